@@ -1,0 +1,49 @@
+"""Shared fixtures and an independent, from-scratch Go reference for the tests."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+def chains_from_scratch(colors: np.ndarray, n: int):
+    """Flood-fill every chain: {frozenset(points): liberty count}. Pure Python."""
+    seen, result = set(), {}
+    for p in range(n * n):
+        c = colors[p]
+        if c == 0 or p in seen:
+            continue
+        stack, chain, libs = [p], set(), set()
+        while stack:
+            q = stack.pop()
+            if q in chain:
+                continue
+            chain.add(q)
+            r, col = divmod(q, n)
+            for rr, cc in ((r - 1, col), (r + 1, col), (r, col - 1), (r, col + 1)):
+                if 0 <= rr < n and 0 <= cc < n:
+                    s = rr * n + cc
+                    if colors[s] == c:
+                        stack.append(s)
+                    elif colors[s] == 0:
+                        libs.add(s)
+        seen |= chain
+        result[frozenset(chain)] = len(libs)
+    return result
+
+
+@pytest.fixture
+def pro_archive():
+    path = SHARED_DATA / "pro_games.tar.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    return path
+
+
+@pytest.fixture
+def test_data():
+    return TEST_DATA
