@@ -1,0 +1,70 @@
+"""Checkpoints: {format_version, model_config, feature_set, weights, optimizer, step, extra}.
+
+Only tensors and plain containers are stored, so loading works with
+``torch.load(weights_only=True)``; the model is rebuilt from the stored config
+alone. Writes go to a temporary file and are renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from alphago.config import ModelConfig, from_dict, to_dict
+from alphago.model import GoNet, build_model
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, corrupt or of an unknown format."""
+
+
+def save(path: str | os.PathLike, model: GoNet, optimizer: torch.optim.Optimizer | None = None,
+         step: int = 0, extra: dict[str, Any] | None = None) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    net = model.module if hasattr(model, "module") else model
+    state = {
+        "format_version": FORMAT_VERSION,
+        "model_config": to_dict(net.cfg),
+        "feature_set": net.cfg.feature_set,
+        "weights": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "step": int(step),
+        "extra": extra or {},
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_state(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"model file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt file
+        raise CheckpointError(f"cannot read model file {path}: {exc.__class__.__name__}: "
+                              f"{str(exc)[:200]}") from exc
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} is not a checkpoint of format {FORMAT_VERSION}")
+    return state
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
+               ) -> tuple[GoNet, dict]:
+    """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
+    state = load_state(path)
+    try:
+        cfg = from_dict(ModelConfig, state["model_config"])
+        model = build_model(cfg)
+        model.load_state_dict(state["weights"])
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{path}: weights do not match their config: {exc}") from exc
+    model.to(device).eval()
+    return model, state

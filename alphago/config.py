@@ -1,0 +1,97 @@
+"""Explicit configuration: frozen dataclasses, passed to constructors, saved in checkpoints.
+
+Nothing here reads flags or the environment; scripts build these from argparse
+and optionally a TOML/JSON file (``load_overrides``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """A network: ``arch`` 'alphago' (5x5 then 3x3 convs, the paper's SL policy) or
+    'resnet' (a residual tower); heads 'policy', 'value' or 'both'."""
+
+    arch: str = "resnet"
+    board_size: int = 19
+    feature_set: str = "basic"
+    filters: int = 64
+    depth: int = 6  # residual blocks (resnet) or convolution layers incl. first and last (alphago)
+    heads: str = "policy"
+    batch_norm: bool = True
+    value_hidden: int = 256
+
+    def __post_init__(self):
+        if self.arch not in ("alphago", "resnet"):
+            raise ValueError(f"arch must be 'alphago' or 'resnet', not {self.arch!r}")
+        if self.heads not in ("policy", "value", "both"):
+            raise ValueError(f"heads must be policy, value or both, not {self.heads!r}")
+        if self.filters < 1 or self.depth < (3 if self.arch == "alphago" else 1):
+            raise ValueError("filters and depth too small")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 128
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    optimizer: str = "sgd"  # sgd (nesterov momentum) or adamw
+    schedule: str = "constant"  # constant, cosine, step
+    warmup_steps: int = 200
+    total_steps: int = 100_000
+    step_every: int = 50_000  # 'step' schedule halves the rate this often
+    eval_every: int = 1000
+    eval_positions: int = 20_000
+    checkpoint_every: int = 1000
+    seed: int = 0
+    workers: int = 1
+    value_weight: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    """MCTS settings (AlphaGo's values where the paper gives them)."""
+
+    visits: int = 400
+    seconds: float | None = None
+    c_puct: float = 5.0
+    virtual_loss: int = 3
+    expand_threshold: int = 1
+    mix_lambda: float = 0.5
+    batch_size: int = 8
+    max_nodes: int = 100_000
+    rollouts: bool = True
+    threads: int = 1
+    resign_threshold: float = -0.9
+    seed: int = 0
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build ``cls`` from a dict, rejecting unknown keys with a clear message."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return cls(**data)
+
+
+def load_overrides(path: str | Path) -> dict[str, Any]:
+    """Settings from a .toml or .json file as a flat dict."""
+    p = Path(path)
+    text = p.read_text()
+    if p.suffix.lower() == ".json":
+        return json.loads(text)
+    return tomllib.loads(text)

@@ -1,0 +1,203 @@
+"""SGF games -> compact position shards on disk -> batches of planes for torch.
+
+A shard stores positions, not planes, so one copy of the data serves every
+feature set: per position the stones bit-packed (2 bits a point), side to move,
+ko point, the last ``HISTORY`` moves, the move played and the game's outcome from
+the mover's view. About 120 bytes a 19x19 position; planes and a random
+symmetry are made per batch by the numba kernels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from alphago import features, sgf
+from alphago.board import BLACK
+from alphago.features import HISTORY, FeatureSet
+
+SHARD_FIELDS = ("stones", "to_move", "ko", "last", "move", "outcome", "game")
+
+
+@dataclasses.dataclass
+class GameArrays:
+    """Positions of one game, before each main-line move."""
+
+    colors: np.ndarray  # [T, n*n] int8
+    to_move: np.ndarray  # [T] int8
+    ko: np.ndarray  # [T] int16
+    last: np.ndarray  # [T, HISTORY] int16
+    move: np.ndarray  # [T] int16
+    outcome: np.ndarray  # [T] int8: +1 the mover won, -1 lost, 0 unknown
+
+
+def game_arrays(rec: sgf.GameRecord) -> GameArrays:
+    """Replay a record and collect every position before a move (raises BadGame)."""
+    nn = rec.size * rec.size
+    t = len(rec.moves)
+    colors = np.empty((t, nn), np.int8)
+    to_move = np.empty(t, np.int8)
+    ko = np.empty(t, np.int16)
+    for i, (pos, color, _) in enumerate(rec.replay()):
+        colors[i] = pos.st[0]
+        to_move[i] = color
+        ko[i] = pos.ko if color == pos.to_move else -1
+    moves = np.array([p for _, p in rec.moves], np.int16)
+    last = np.full((t, HISTORY), -1, np.int16)
+    for k in range(HISTORY):  # last[i, k] = move i-1-k
+        last[k + 1:, k] = moves[: max(t - k - 1, 0)]
+    winner = rec.winner
+    outcome = np.where(to_move == winner, 1, -1).astype(np.int8) if winner else np.zeros(t, np.int8)
+    return GameArrays(colors, to_move, ko, last, moves, outcome)
+
+
+def pack_colors(colors: np.ndarray) -> np.ndarray:
+    """[M, n*n] int8 -> [M, 2, ceil(n*n/8)] uint8 (black bits, white bits)."""
+    return np.stack([np.packbits(colors == 1, axis=1), np.packbits(colors == 2, axis=1)], axis=1)
+
+
+def unpack_colors(stones: np.ndarray, nn: int) -> np.ndarray:
+    bits = np.unpackbits(stones, axis=2)[:, :, :nn]
+    return (bits[:, 0] + 2 * bits[:, 1]).astype(np.int8)
+
+
+class ShardWriter:
+    """Appends games to numbered .npz shards of about ``shard_size`` positions."""
+
+    def __init__(self, out_dir: str | os.PathLike, split: str, shard_size: int = 250_000):
+        self.dir = Path(out_dir) / split
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.shard_size = shard_size
+        self.index = len(list(self.dir.glob("shard_*.npz")))
+        self.buf: list[tuple[GameArrays, int]] = []
+        self.buffered = 0
+        self.positions = 0
+        self.games = 0
+
+    def add(self, arrays: GameArrays, game_id: int) -> None:
+        self.buf.append((arrays, game_id))
+        self.buffered += len(arrays.move)
+        self.games += 1
+        if self.buffered >= self.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        cat = {f.name: np.concatenate([getattr(a, f.name) for a, _ in self.buf])
+               for f in dataclasses.fields(GameArrays)}
+        game = np.concatenate([np.full(len(a.move), g, np.int32) for a, g in self.buf])
+        path = self.dir / f"shard_{self.index:05d}.npz"
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, stones=pack_colors(cat["colors"]), to_move=cat["to_move"], ko=cat["ko"],
+                 last=cat["last"], move=cat["move"], outcome=cat["outcome"], game=game)
+        os.replace(tmp, path)
+        self.positions += len(game)
+        self.index += 1
+        self.buf, self.buffered = [], 0
+
+
+def prepare(sources: Iterable[str], out_dir: str | os.PathLike, game_filter: sgf.GameFilter,
+            val_fraction: float = 0.02, shard_size: int = 250_000, max_games: int | None = None,
+            progress: bool = True) -> dict:
+    """Write train/val shards from SGF sources; returns (and saves) a summary."""
+    from tqdm import tqdm
+
+    stats = sgf.SkipStats()
+    writers = {s: ShardWriter(out_dir, s, shard_size) for s in ("train", "val")}
+    size = None
+    games = sgf.load_games(list(sources), dataclasses.replace(game_filter, validate=False), stats)
+    for gid, rec in enumerate(tqdm(games, disable=not progress, unit="game", smoothing=0.05)):
+        if size is None:
+            size = rec.size
+        if rec.size != size:
+            stats.skip("board size", rec.name, "one board size per shard set")
+            continue
+        try:
+            arrays = game_arrays(rec)
+        except sgf.BadGame as exc:
+            stats.skip(exc.reason, rec.name, exc.detail)
+            continue
+        writers[sgf.split_of(rec, val_fraction)].add(arrays, gid)
+        if max_games and sum(w.games for w in writers.values()) >= max_games:
+            break
+    for w in writers.values():
+        w.flush()
+    summary = {"board_size": size, "val_fraction": val_fraction,
+               "games": {s: w.games for s, w in writers.items()},
+               "positions": {s: w.positions for s, w in writers.items()},
+               "skipped": dict(stats), "skip_examples": dict(stats.examples)}
+    Path(out_dir, "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    return summary
+
+
+class PositionShards:
+    """All positions of one split in memory (packed); batches of planes on demand.
+
+    ``batch(indices, rng)`` returns (planes [B,C,n,n] uint8, move [B] int64,
+    outcome [B] float32), each sample under a random symmetry when augmenting.
+    """
+
+    def __init__(self, shard_dir: str | os.PathLike, split: str, feature_set: FeatureSet | str,
+                 augment: bool = True, max_positions: int | None = None):
+        self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
+            else feature_set
+        self.augment = augment
+        paths = sorted(Path(shard_dir, split).glob("shard_*.npz"))
+        if not paths:
+            raise FileNotFoundError(f"no shards under {Path(shard_dir, split)}")
+        parts = {k: [] for k in SHARD_FIELDS}
+        total = 0
+        for path in paths:
+            with np.load(path) as z:
+                for k in SHARD_FIELDS:
+                    parts[k].append(z[k])
+            total += len(parts["move"][-1])
+            if max_positions and total >= max_positions:
+                break
+        self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()}
+        summary = Path(shard_dir, "summary.json")
+        self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
+
+    def __len__(self) -> int:
+        return len(self.data["move"])
+
+    def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None):
+        from alphago import symmetry
+
+        idx = np.sort(np.asarray(indices))
+        d = self.data
+        n, nn = self.size, self.size * self.size
+        if self.augment:
+            rng = rng or np.random.default_rng()
+            syms = rng.integers(0, symmetry.NUM_SYMMETRIES, len(idx))
+        else:
+            syms = np.zeros(len(idx), np.int64)
+        colors = unpack_colors(d["stones"][idx], nn)
+        planes = features.batch_planes(colors, d["to_move"][idx], d["ko"][idx], d["last"][idx],
+                                       syms, n, self.fs)
+        pm = symmetry.point_map(n)
+        moves = pm[syms, d["move"][idx].astype(np.int64)].astype(np.int64)
+        return planes, moves, d["outcome"][idx].astype(np.float32)
+
+
+def iter_batches(n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,
+                 start: int = 0) -> Iterator[np.ndarray]:
+    """Shuffled index batches, one rank's share of each epoch; endless, resumable
+    (``start`` skips that many batches of this rank)."""
+    k = start
+    while True:
+        per_epoch = n // (batch_size * world)
+        if per_epoch == 0:
+            raise ValueError(f"{n} positions are fewer than one batch per rank")
+        e, skip = divmod(k, per_epoch)
+        order = np.random.default_rng([seed, e]).permutation(n)
+        mine = order[rank::world]
+        for b in range(skip, per_epoch):
+            yield mine[b * batch_size:(b + 1) * batch_size]
+            k += 1

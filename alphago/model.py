@@ -1,0 +1,85 @@
+"""Networks built from a ModelConfig. Fully convolutional: any board size.
+
+Outputs ``(policy_logits [B, n*n+1], value [B] in (-1, 1) or None)``. The pass
+logit comes from pooled trunk features; the per-point policy bias of the paper
+applies on the configured board size (other sizes use none).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from alphago.config import ModelConfig
+from alphago.features import get_feature_set
+
+
+def _conv(cin: int, cout: int, k: int, bn: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, padding=k // 2, bias=not bn)]
+    if bn:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, k: int):
+        super().__init__()
+        self.c1 = nn.Conv2d(k, k, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(k)
+        self.c2 = nn.Conv2d(k, k, 3, padding=1, bias=False)
+        self.b2 = nn.BatchNorm2d(k)
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)), inplace=True)
+        return F.relu(x + self.b2(self.c2(y)), inplace=True)
+
+
+class GoNet(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        cin = get_feature_set(cfg.feature_set).planes
+        k = cfg.filters
+        if cfg.arch == "alphago":
+            trunk = [_conv(cin, k, 5, cfg.batch_norm)]
+            trunk += [_conv(k, k, 3, cfg.batch_norm) for _ in range(cfg.depth - 2)]
+        else:
+            trunk = [_conv(cin, k, 3, True)] + [ResBlock(k) for _ in range(cfg.depth)]
+        self.trunk = nn.Sequential(*trunk)
+        n2 = cfg.board_size * cfg.board_size
+        if cfg.heads in ("policy", "both"):
+            self.policy_conv = nn.Conv2d(k, 1, 1, bias=False)
+            self.point_bias = nn.Parameter(torch.zeros(n2))
+            self.pass_fc = nn.Linear(2 * k, 1)
+        if cfg.heads in ("value", "both"):
+            self.value_conv = _conv(k, k // 2, 1, cfg.batch_norm)
+            self.value_fc1 = nn.Linear(k, cfg.value_hidden)
+            self.value_fc2 = nn.Linear(cfg.value_hidden, 1)
+
+    @staticmethod
+    def _pool(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
+
+    def forward(self, planes: torch.Tensor):
+        x = self.trunk(planes)
+        b, _, h, w = x.shape
+        logits = value = None
+        if self.cfg.heads in ("policy", "both"):
+            pts = self.policy_conv(x).reshape(b, h * w)
+            if h == self.cfg.board_size and w == self.cfg.board_size:
+                pts = pts + self.point_bias
+            logits = torch.cat([pts, self.pass_fc(self._pool(x))], dim=1)
+        if self.cfg.heads in ("value", "both"):
+            v = self._pool(self.value_conv(x))
+            value = torch.tanh(self.value_fc2(F.relu(self.value_fc1(v)))).squeeze(1)
+        return logits, value
+
+
+def build_model(cfg: ModelConfig) -> GoNet:
+    return GoNet(cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

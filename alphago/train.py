@@ -1,0 +1,305 @@
+"""Supervised training loop (policy and/or value heads) over position shards.
+
+One code path for CPU, one CUDA GPU (bf16 autocast, channels_last) and several
+GPUs or machines under ``torchrun`` (DDP; each rank reads its own share of every
+shuffled epoch). Checkpoints every N steps and on SIGINT/SIGTERM; ``resume``
+continues from ``run_dir/last.pt`` with the same data order.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn import functional as F
+
+from alphago import checkpoint
+from alphago.config import ModelConfig, TrainConfig, to_dict
+from alphago.dataset import PositionShards, iter_batches
+from alphago.model import build_model, count_parameters
+
+log = logging.getLogger("alphago.train")
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ValueError(f"unknown device {name!r} (cpu, cuda, cuda:N or auto)")
+    return torch.device(name)
+
+
+def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, device) under torchrun; (0, 1, device) otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend)
+    rank = dist.get_rank()
+    if device.type == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    return rank, world, device
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+    if cfg.schedule == "cosine":
+        frac = min(1.0, step / max(1, cfg.total_steps))
+        return cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
+    if cfg.schedule == "step":
+        return cfg.lr * warm * 0.5 ** (step // max(1, cfg.step_every))
+    if cfg.schedule != "constant":
+        raise ValueError(f"unknown schedule {cfg.schedule!r}")
+    return cfg.lr * warm
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Batches of (planes, moves, outcomes); DataLoader workers take every k-th batch."""
+
+    def __init__(self, shards: PositionShards, batch_size: int, seed: int, rank: int, world: int,
+                 start: int):
+        self.shards, self.batch_size, self.seed = shards, batch_size, seed
+        self.rank, self.world, self.start = rank, world, start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        rng = np.random.default_rng([self.seed, self.rank, wid, self.start])
+        it = iter_batches(len(self.shards), self.batch_size, self.seed, self.rank, self.world,
+                          self.start)
+        for k, idx in enumerate(it):
+            if k % nw == wid:
+                planes, moves, outcomes = self.shards.batch(idx, rng)
+                yield torch.from_numpy(planes), torch.from_numpy(moves), \
+                    torch.from_numpy(outcomes)
+
+
+def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float):
+    logits, value = model(planes)
+    loss = torch.zeros((), device=planes.device)
+    out = {}
+    if logits is not None:
+        ce = F.cross_entropy(logits.float(), moves)
+        loss = loss + ce
+        out["policy_loss"] = ce.detach()
+        out["top1"] = (logits.argmax(1) == moves).float().mean().detach()
+    if value is not None:
+        mse = F.mse_loss(value.float(), outcomes)
+        loss = loss + value_weight * mse
+        out["value_mse"] = mse.detach()
+    return loss, out
+
+
+@torch.no_grad()
+def evaluate(model, shards: PositionShards, device: torch.device, max_positions: int,
+             batch_size: int = 256, autocast: bool = False) -> dict:
+    """top1, top5, nll (and value mse) over the first positions of a split, no symmetry."""
+    model.eval()
+    n = min(len(shards), max_positions)
+    sums = {"top1": 0.0, "top5": 0.0, "nll": 0.0, "value_mse": 0.0}
+    has_policy = has_value = False
+    for s in range(0, n, batch_size):
+        planes, moves, outcomes = shards.batch(np.arange(s, min(n, s + batch_size)))
+        x = torch.from_numpy(planes).to(device).float().contiguous(
+            memory_format=torch.channels_last)
+        y = torch.from_numpy(moves).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            logits, value = model(x)
+        if logits is not None:
+            has_policy = True
+            logits = logits.float()
+            sums["top1"] += (logits.argmax(1) == y).sum().item()
+            sums["top5"] += (logits.topk(5, 1).indices == y[:, None]).any(1).sum().item()
+            sums["nll"] += F.cross_entropy(logits, y, reduction="sum").item()
+        if value is not None:
+            has_value = True
+            z = torch.from_numpy(outcomes).to(device)
+            sums["value_mse"] += ((value.float() - z) ** 2).sum().item()
+    model.train()
+    out = {"positions": n}
+    if has_policy:
+        out.update({k: sums[k] / n for k in ("top1", "top5", "nll")})
+    if has_value:
+        out["value_mse"] = sums["value_mse"] / n
+    return out
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM so that the loop checkpoints and leaves cleanly."""
+
+    def __init__(self):
+        self.stop = False
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        log.warning("signal %d: checkpointing and stopping", signum)
+        self.stop = True
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _csv_append(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def _tensorboard(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard is optional
+        log.info("tensorboard not installed: logging to CSV only")
+        return None
+    return SummaryWriter(str(run_dir / "tb"))
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int
+    metrics: dict
+
+
+def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
+          device: str = "auto", resume: bool = False, max_steps: int | None = None,
+          bf16: bool | None = None, init_from: str | None = None, progress: bool = True
+          ) -> TrainResult:
+    """Train until ``cfg.total_steps`` (or ``max_steps`` more steps) or a signal."""
+    from tqdm import tqdm
+
+    dev = pick_device(device)
+    rank, world, dev = init_distributed(dev)
+    torch.manual_seed(cfg.seed + rank)
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    autocast = dev.type == "cuda" if bf16 is None else bf16
+    start_step = 0
+    model = build_model(model_cfg)
+    opt_state = None
+    last = run / "last.pt"
+    if resume and last.exists():
+        state = checkpoint.load_state(last)
+        model_cfg = ModelConfig(**state["model_config"])
+        model = build_model(model_cfg)
+        model.load_state_dict(state["weights"])
+        opt_state, start_step = state["optimizer"], state["step"]
+        log.info("resumed %s at step %d", last, start_step)
+    elif init_from:
+        net, _ = checkpoint.load_model(init_from)
+        model_cfg = net.cfg
+        model = net
+    model.to(dev).to(memory_format=torch.channels_last).train()
+    opt = make_optimizer(model, cfg)
+    if opt_state:
+        opt.load_state_dict(opt_state)
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    train_set = PositionShards(shard_dir, "train", model_cfg.feature_set)
+    val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
+                             max_positions=cfg.eval_positions)
+    log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,
+             count_parameters(model), len(train_set), len(val_set))
+    stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world, start_step)
+    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
+                                         pin_memory=dev.type == "cuda",
+                                         persistent_workers=False)
+    end = cfg.total_steps if max_steps is None else min(cfg.total_steps, start_step + max_steps)
+    tb = _tensorboard(run) if rank == 0 else None
+    step, metrics, t0, seen = start_step, {}, time.time(), 0
+    bar = tqdm(total=end - start_step, disable=not progress or rank != 0, unit="step")
+    with _StopFlag() as flag:
+        for planes, moves, outcomes in loader:
+            if step >= end or flag.stop:
+                break
+            for g in opt.param_groups:
+                g["lr"] = learning_rate(cfg, step)
+            x = planes.to(dev, non_blocking=True).float().contiguous(
+                memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
+                loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
+                                      cfg.value_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += len(moves)
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
+            if rank == 0 and (step % cfg.eval_every == 0 or step == end):
+                metrics = _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts,
+                                    seen / (time.time() - t0), opt)
+            if rank == 0 and step % cfg.checkpoint_every == 0:
+                checkpoint.save(last, model, opt, step, {"train_config": to_dict(cfg)})
+    bar.close()
+    if rank == 0:
+        checkpoint.save(last, model, opt, step, {"train_config": to_dict(cfg), **metrics})
+    if world > 1:
+        dist.destroy_process_group()
+    return TrainResult(step, metrics)
+
+
+def _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt) -> dict:
+    ev = evaluate(model, val_set, dev, cfg.eval_positions, autocast=autocast)
+    row = {"step": step, "lr": opt.param_groups[0]["lr"], "samples_per_s": round(rate, 1),
+           **{f"train_{k}": round(v.item(), 4) for k, v in parts.items()},
+           **{f"val_{k}": round(v, 4) for k, v in ev.items()}, "time": int(time.time())}
+    _csv_append(run / "log.csv", row)
+    if tb is not None:
+        for k, v in row.items():
+            if k not in ("step", "time"):
+                tb.add_scalar(k, v, step)
+    log.info("step %d %s", step, row)
+    best = run / "best.pt"
+    key = "val_top1" if "val_top1" in row else None
+    if key:
+        prev = _best_score(best)
+        if prev is None or row[key] > prev:
+            checkpoint.save(best, model, None, step, {"val": ev})
+    return {"val": ev}
+
+
+def _best_score(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    try:
+        return checkpoint.load_state(path)["extra"]["val"]["top1"]
+    except (checkpoint.CheckpointError, KeyError):
+        return None
