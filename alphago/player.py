@@ -1,0 +1,177 @@
+"""Players: what GTP, self-play and matches ask for a move.
+
+``MCTSPlayer`` searches with a visit and/or time budget, reuses its tree,
+resigns only after several hopeless moves outside the opening, and reports the
+analysis (visits, winrate, prior, lcb, pv per candidate) that GTP streams.
+``PolicyPlayer`` plays the network's top legal move without search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+from alphago.board import Position
+from alphago.config import SearchConfig
+from alphago.evaluator import Evaluator, evaluate_positions
+from alphago.mcts import MCTS, MoveInfo, SearchResult
+
+log = logging.getLogger("alphago.player")
+RESIGN = -1  # a move value meaning "resign"
+
+
+def settled(pos: Position) -> bool:
+    """Every empty region borders one colour only: nothing is left to play for
+    under area scoring (dead stones aside)."""
+    owner = pos.area_owner()
+    empty = pos.st[0] == 0
+    return bool(np.all(owner[empty] != 0))
+
+
+def sensible_mask(pos: Position) -> np.ndarray:
+    """Legal moves that do not fill the mover's own true eye. [n*n+1] uint8."""
+    mask = pos.legal_moves()
+    for p in np.flatnonzero(mask[:-1]):
+        if pos.is_true_eye(int(p), pos.to_move):
+            mask[p] = 0
+    return mask
+
+
+@dataclasses.dataclass
+class PlayerStats:
+    hopeless_moves: int = 0
+
+
+class PolicyPlayer:
+    """The policy network's most probable sensible move, no search (deterministic)."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.ev = evaluator
+
+    def policy(self, pos: Position) -> np.ndarray:
+        priors, _ = evaluate_positions(self.ev, [pos])
+        return priors[0]
+
+    def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
+                **_) -> SearchResult:
+        t0 = time.perf_counter()
+        priors = self.policy(pos) * sensible_mask(pos)
+        pass_ok = not cleanup or settled(pos)
+        if pos.last_move == pos.pass_move and pos.score() * (1 if pos.to_move == 1 else -1) > 0:
+            move = pos.pass_move  # the opponent passed and we win on the board as it is
+        else:
+            if not pass_ok:
+                priors[pos.pass_move] = 0
+            move = int(np.argmax(priors)) if priors.sum() > 0 else pos.pass_move
+        cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move])]
+        return SearchResult(move, 0.5, 1, cand, time.perf_counter() - t0)
+
+    def analyze(self, pos: Position, stop: threading.Event, interval: float,
+                report: Callable[[SearchResult], None]) -> None:
+        report(self.genmove(pos))
+        stop.wait()
+
+    def new_game(self) -> None:
+        pass
+
+
+class MCTSPlayer:
+    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, resign_moves: int = 3):
+        self.ev = evaluator
+        self.cfg = cfg
+        self.resign_moves = resign_moves
+        self.trees: dict[int, MCTS] = {}
+        self.hopeless = 0
+        self.lock = threading.Lock()
+
+    def tree(self, size: int) -> MCTS:
+        if size not in self.trees:
+            self.trees = {size: MCTS(self.ev, self.cfg, size)}  # one board size at a time
+        return self.trees[size]
+
+    def new_game(self) -> None:
+        self.hopeless = 0
+        for t in self.trees.values():
+            t.root_moves = None
+
+    def policy(self, pos: Position) -> np.ndarray:
+        priors, _ = evaluate_positions(self.ev, [pos])
+        return priors[0]
+
+    def search(self, pos: Position, visits: int | None = None, seconds: float | None = None,
+               stop: Callable[[], bool] | None = None, noise: float = 0.0,
+               on_batch: Callable[[], None] | None = None) -> MCTS:
+        with self.lock:
+            t = self.tree(pos.size)
+            t.set_root(pos, noise)
+            t.run(pos, visits, seconds, stop, on_batch)
+            return t
+
+    def result(self, t: MCTS, t0: float) -> SearchResult:
+        cands = t.candidates()
+        move = t.choose(0.0)
+        wr = cands[0].winrate if cands else 0.5
+        return SearchResult(move, wr, t.root_visits(), cands, time.perf_counter() - t0)
+
+    def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
+                temperature: float = 0.0, noise: float = 0.0, allow_resign: bool = True
+                ) -> SearchResult:
+        t0 = time.perf_counter()
+        limits = [s for s in (seconds, self.cfg.seconds) if s is not None]
+        secs = min(limits) if limits else None
+        visits = self.cfg.visits if self.cfg.visits > 0 else None
+        if visits is None and secs is None:
+            visits = SearchConfig.visits
+        t = self.search(pos, visits, secs, noise=noise)
+        res = self.result(t, t0)
+        mask = sensible_mask(pos)
+        if cleanup and not settled(pos):
+            mask[pos.pass_move] = 0
+        move = t.choose(temperature)
+        if not mask[move]:
+            order = [c.move for c in res.candidates if mask[c.move]]
+            move = order[0] if order else (pos.pass_move if mask[pos.pass_move] else
+                                           int(np.argmax(t.root_priors() * mask)))
+        if pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup:
+            if pos.score() * (1 if pos.to_move == 1 else -1) > 0:
+                move = pos.pass_move  # opponent passed and the board as it stands wins
+        res.move = move
+        if allow_resign and self._should_resign(pos, res):
+            res.move = RESIGN
+        return res
+
+    def _should_resign(self, pos: Position, res: SearchResult) -> bool:
+        q = 2 * res.root_winrate - 1
+        if q < self.cfg.resign_threshold and pos.move_number > pos.size * pos.size // 4:
+            self.hopeless += 1
+        else:
+            self.hopeless = 0
+        return self.cfg.resign_threshold > -1 and self.hopeless >= self.resign_moves
+
+    def analyze(self, pos: Position, stop: threading.Event, interval: float,
+                report: Callable[[SearchResult], None]) -> None:
+        """Search until ``stop`` is set, calling report() every ``interval`` seconds."""
+        t0 = time.perf_counter()
+        last = [time.perf_counter()]
+        tref = {}
+
+        def on_batch():
+            if time.perf_counter() - last[0] >= interval:
+                last[0] = time.perf_counter()
+                report(self.result(tref["t"], t0))
+
+        with self.lock:
+            t = self.tree(pos.size)
+            tref["t"] = t
+            t.set_root(pos)
+            cap = max(self.cfg.max_nodes - 100, 100)
+            t.run(pos, visits=None, seconds=None,
+                  stop=lambda: stop.is_set() or t.info[0] >= cap, on_batch=on_batch)
+        if not stop.is_set():
+            report(self.result(t, t0))
+            stop.wait()

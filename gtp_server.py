@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""The GTP engine that Sabaki, GoGui, gomill or a terminal launch.
+
+    python gtp_server.py                         # shipped model, MCTS with rollouts
+    python gtp_server.py --policy-only           # the network's top move, no search
+    python gtp_server.py --model runs/x/best.pt --visits 800 --threads 2
+
+stdout carries GTP and nothing else; logs go to stderr. The engine answers
+protocol_version/name/version/list_commands at once while the network and the
+numba kernels load in the background (first ever start compiles the kernels
+into the numba cache: about a minute, once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_MODEL = ROOT / "data" / "policy_sl.pt"
+OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
+               "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
+               "max_nodes", "uniform", "log_level", "mix_lambda")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="AlphaGo-style Go engine speaking GTP on stdin/stdout")
+    ap.add_argument("--config", help="TOML or JSON file with any of these options")
+    ap.add_argument("--model", default=None, help=f"checkpoint (default {DEFAULT_MODEL.name})")
+    ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
+    ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
+    ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch")
+    ap.add_argument("--policy-only", action="store_true", default=None,
+                    help="play the policy network's top move, no search (deterministic)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--device", default=None, help="cpu, cuda or auto (default auto)")
+    ap.add_argument("--resign-threshold", type=float, default=None,
+                    help="resign when the root value (-1..1) stays below this; -1 never")
+    ap.add_argument("--ponder", action="store_true", default=None,
+                    help="accepted for compatibility; pondering is not implemented yet")
+    ap.add_argument("--komi", type=float, default=None)
+    ap.add_argument("--size", type=int, default=None, help="initial board size (19)")
+    ap.add_argument("--rollouts", choices=["on", "off"], default=None,
+                    help="fast rollouts at leaves (on)")
+    ap.add_argument("--mix-lambda", type=float, default=None, help="rollout weight (0.5)")
+    ap.add_argument("--batch-size", type=int, default=None, help="leaves per network call (8)")
+    ap.add_argument("--c-puct", type=float, default=None)
+    ap.add_argument("--max-nodes", type=int, default=None)
+    ap.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default)")
+    return ap
+
+
+def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
+    args = ap.parse_args(argv)
+    opts = {"model": None, "visits": 400, "seconds": None, "threads": 1, "policy_only": False,
+            "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
+            "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
+            "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5}
+    if args.config:
+        from alphago.config import load_overrides
+
+        try:
+            file_opts = load_overrides(args.config)
+        except (OSError, ValueError) as exc:
+            ap.error(f"cannot read config {args.config}: {exc}")
+        file_opts = {k.replace("-", "_"): v for k, v in file_opts.items()}
+        unknown = set(file_opts) - set(OPTION_KEYS)
+        if unknown:
+            ap.error(f"unknown option(s) in {args.config}: {', '.join(sorted(unknown))}")
+        opts.update(file_opts)
+    for key in OPTION_KEYS:
+        value = getattr(args, key, None)
+        if value is not None and value is not False:
+            opts[key] = value
+    _check(ap, opts)
+    return opts
+
+
+def _check(ap, o) -> None:
+    if o["visits"] is not None and o["visits"] < 1:
+        ap.error("--visits must be at least 1")
+    if o["seconds"] is not None and o["seconds"] <= 0:
+        ap.error("--seconds must be positive")
+    if o["threads"] < 1:
+        ap.error("--threads must be at least 1")
+    if o["device"] not in ("cpu", "cuda", "auto") and not str(o["device"]).startswith("cuda:"):
+        ap.error(f"--device must be cpu, cuda or auto, not {o['device']!r}")
+    if not -1.0 <= o["resign_threshold"] <= 1.0:
+        ap.error("--resign-threshold must be within -1..1")
+    if not 5 <= o["size"] <= 19:
+        ap.error("--size must be within 5..19")
+    if o["batch_size"] < 1 or o["max_nodes"] < 100:
+        ap.error("--batch-size must be >= 1 and --max-nodes >= 100")
+    if o["rollouts"] not in ("on", "off", True, False):
+        ap.error("--rollouts must be on or off")
+    if not 0.0 <= o["mix_lambda"] <= 1.0:
+        ap.error("--mix-lambda must be within 0..1")
+    if not o["uniform"]:
+        model = Path(o["model"]) if o["model"] else DEFAULT_MODEL
+        if not model.is_file():
+            ap.error(f"model file not found: {model} (train one with scripts/train_sl.py, "
+                     "or run with --uniform)")
+        if not zipfile.is_zipfile(model):
+            ap.error(f"model file {model} is corrupt or not a torch checkpoint")
+        o["model"] = str(model)
+
+
+def build_engine(o: dict):
+    """Load the network and build player + GTP engine (the slow part of start-up)."""
+    import torch
+
+    from alphago.board import Position
+    from alphago.config import SearchConfig
+    from alphago.evaluator import TorchEvaluator, UniformEvaluator
+    from alphago.gtp import GtpEngine
+    from alphago.player import MCTSPlayer, PolicyPlayer
+    from alphago.train import pick_device
+
+    torch.set_num_threads(o["threads"])
+    try:
+        import numba
+
+        numba.set_num_threads(min(o["threads"], numba.config.NUMBA_NUM_THREADS))
+    except (ImportError, ValueError):
+        pass
+    if o["uniform"]:
+        ev = UniformEvaluator()
+    else:
+        ev = TorchEvaluator.from_checkpoint(o["model"], str(pick_device(o["device"])))
+    rollouts = o["rollouts"] in ("on", True)
+    cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
+                       batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,
+                       threads=o["threads"], resign_threshold=o["resign_threshold"],
+                       seed=o["seed"], mix_lambda=o["mix_lambda"])
+    player = PolicyPlayer(ev) if o["policy_only"] else MCTSPlayer(ev, cfg)
+    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"])
+    Position(o["size"]).legal_moves()  # warm the kernels before the first real command
+    return engine
+
+
+class LazyEngine:
+    """Answers the static commands at once; everything else waits for the real engine."""
+
+    STATIC = {"protocol_version": "2", "name": None, "version": None}
+
+    def __init__(self, options: dict):
+        self.options = options
+        self.ready = threading.Event()
+        self.engine = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._load, daemon=True).start()
+
+    def _load(self):
+        try:
+            self.engine = build_engine(self.options)
+        except BaseException as exc:  # reported by the main loop
+            self.error = exc
+        self.ready.set()
+
+    def get(self):
+        self.ready.wait()
+        if self.error is not None:
+            raise self.error
+        return self.engine
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    o = resolve_options(ap, argv)
+    logging.basicConfig(level=getattr(logging, str(o["log_level"]).upper(), logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    from alphago import gtp_front
+
+    lazy = LazyEngine(o)
+    try:
+        return gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
