@@ -1,0 +1,195 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alphago.config import SearchConfig
+from alphago.evaluator import UniformEvaluator
+from alphago.gtp import GtpEngine, fixed_handicap_points
+from alphago.player import MCTSPlayer, PolicyPlayer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def engine():
+    player = MCTSPlayer(UniformEvaluator(), SearchConfig(visits=16, max_nodes=2000, batch_size=4))
+    return GtpEngine(player, size=9)
+
+
+def ask(engine, line):
+    return engine.handle(line)
+
+
+def test_framing_ids_comments_and_errors(engine):
+    assert ask(engine, "protocol_version") == "= 2\n\n"
+    assert ask(engine, "12 name") == "=12 alphago-py\n\n"
+    assert ask(engine, "# just a comment") is None
+    assert ask(engine, "   \r") is None
+    assert ask(engine, "version # trailing comment") == "= 0.1.0\n\n"
+    assert ask(engine, "7 frobnicate") == "?7 unknown command\n\n"
+    assert ask(engine, "kgs_genmove_cleanup b").startswith("? unknown command")
+    assert ask(engine, "3\tknown_command\tplay") == "=3 true\n\n"
+    assert ask(engine, "known_command frob") == "= false\n\n"
+    listed = ask(engine, "list_commands")
+    for name in ("lz-analyze", "kgs-genmove_cleanup", "gogui-analyze_commands", "loadsgf",
+                 "final_status_list", "kgs-time_settings", "reg_genmove", "undo"):
+        assert f"\n{name}\n" in listed or listed.startswith(f"= {name}\n")
+
+
+def test_play_undo_and_errors(engine):
+    assert ask(engine, "play b e5") == "=\n\n"
+    assert ask(engine, "play w e5") == "? illegal move\n\n"
+    assert ask(engine, "play x e5") == "? invalid color\n\n"
+    assert ask(engine, "play b z99") == "? invalid coordinate\n\n"
+    assert ask(engine, "play b") == "? syntax error\n\n"
+    assert ask(engine, "play b i5") == "? invalid coordinate\n\n"
+    assert ask(engine, "list_stones black") == "= E5\n\n"
+    assert ask(engine, "undo") == "=\n\n"
+    assert ask(engine, "undo") == "? cannot undo\n\n"
+    assert ask(engine, "boardsize 1") == "? unacceptable size\n\n"
+    assert ask(engine, "boardsize 99999999999999999999") == "? unacceptable size\n\n"
+    assert ask(engine, "komi abc") == "? komi not a float\n\n"
+    assert ask(engine, "komi nan") == "? komi not a float\n\n"
+
+
+def test_captures_and_same_colour_twice(engine):
+    for mv in ("b a2", "w a1", "b b1"):
+        assert ask(engine, f"play {mv}") == "=\n\n"
+    assert ask(engine, "captures black") == "= 1\n\n"
+    assert ask(engine, "captures white") == "= 0\n\n"
+    assert ask(engine, "play b c1") == "=\n\n"  # two black moves in a row are allowed
+
+
+def test_fixed_handicap_layouts():
+    from alphago import coords
+
+    def names(n, k):
+        return [coords.to_gtp(p, n) for p in fixed_handicap_points(n, k)]
+
+    assert sorted(names(19, 9)) == sorted("D4 Q16 D16 Q4 D10 Q10 K4 K16 K10".split())
+    assert sorted(names(19, 3)) == sorted("D4 Q16 D16".split())
+    assert sorted(names(13, 5)) == sorted("D4 K10 D10 K4 G7".split())
+    assert sorted(names(9, 6)) == sorted("C3 G7 C7 G3 C5 G5".split())
+
+
+def test_handicap_commands(engine):
+    assert ask(engine, "fixed_handicap 10") == "? invalid number of stones\n\n"
+    assert ask(engine, "fixed_handicap 4") == "= C3 G7 C7 G3\n\n"
+    assert ask(engine, "fixed_handicap 2") == "? board not empty\n\n"
+    assert ask(engine, "undo") == "? cannot undo\n\n"
+    assert ask(engine, "clear_board") == "=\n\n"
+    assert ask(engine, "set_free_handicap e5 e5") == "? bad vertex list\n\n"
+    assert ask(engine, "set_free_handicap e5 pass") == "? bad vertex list\n\n"
+    assert ask(engine, "set_free_handicap e5 c3") == "=\n\n"
+    assert ask(engine, "clear_board") == "=\n\n"
+    out = ask(engine, "place_free_handicap 5")
+    assert out.startswith("= ") and len(out.split()) == 6
+
+
+def test_genmove_and_reg_genmove(engine):
+    out = ask(engine, "genmove b")
+    assert out.startswith("= ") and out.strip() != "= resign"
+    stones = ask(engine, "list_stones b")
+    out = ask(engine, "reg_genmove w")
+    assert out.startswith("= ")
+    assert ask(engine, "list_stones w") == "=\n\n"  # reg_genmove does not play
+    assert ask(engine, "list_stones b") == stones
+
+
+def test_time_commands(engine):
+    assert ask(engine, "time_settings 300 30 5") == "=\n\n"
+    assert ask(engine, "time_settings 300 30") == "? syntax error\n\n"
+    assert ask(engine, "time_left b 100 0") == "=\n\n"
+    assert ask(engine, "time_left b -5 0") == "? syntax error\n\n"
+    assert ask(engine, "kgs-time_settings none") == "=\n\n"
+    assert ask(engine, "kgs-time_settings absolute 60") == "=\n\n"
+    assert ask(engine, "kgs-time_settings byoyomi 60 10 3") == "=\n\n"
+    assert ask(engine, "kgs-time_settings canadian 60 30 10") == "=\n\n"
+    assert ask(engine, "kgs-time_settings hourglass 60").startswith("?")
+    assert ask(engine, "time_settings 1 0 0") == "=\n\n"
+    t0 = time.perf_counter()
+    assert ask(engine, "genmove b").startswith("= ")
+    assert time.perf_counter() - t0 < 5
+
+
+def test_loadsgf_and_printsgf(engine, tmp_path, test_data):
+    path = test_data / "random_19_0.sgf"
+    assert ask(engine, f"loadsgf {path} 5") == "= black\n\n"
+    stones = ask(engine, "list_stones b").split()[1:] + ask(engine, "list_stones w").split()[1:]
+    assert len(stones) == 4
+    assert ask(engine, f"loadsgf {path}") == "= black\n\n"  # 160 moves played
+    assert ask(engine, f"loadsgf {test_data / 'random_19_2.sgf'} 2") == "= white\n\n"
+    assert ask(engine, f"loadsgf {tmp_path / 'missing.sgf'}") == "? cannot load file\n\n"
+    assert ask(engine, f"loadsgf {test_data / 'broken.sgf'}") == "? cannot load file\n\n"
+    assert ask(engine, "loadsgf") == "? missing filename\n\n"
+    out = ask(engine, "printsgf")
+    assert out.startswith("= \n(;") and "SZ[19]" in out
+    assert ask(engine, f"printsgf {tmp_path / 'g.sgf'}") == "=\n\n"
+    assert (tmp_path / "g.sgf").read_text().startswith("(;")
+
+
+def test_scoring_commands(engine):
+    assert ask(engine, "boardsize 5") == "=\n\n"
+    assert ask(engine, "komi 0") == "=\n\n"
+    for mv in ("b c1", "b c2", "b c3", "b c4", "b c5", "w d1", "w d2", "w d3", "w d4", "w d5",
+               "w a1"):
+        ask(engine, f"play {mv}")
+    # black owns columns A-C with a dead white stone in it, white owns D-E
+    assert ask(engine, "final_score") == "= B+5\n\n"
+    assert ask(engine, "final_status_list dead") == "= A1\n\n"
+    alive = ask(engine, "final_status_list alive")
+    assert "C1" in alive and "D1" in alive and "A1" not in alive
+    assert ask(engine, "final_status_list nonsense") == "? invalid status\n\n"
+
+
+def test_analysis_output_format(engine):
+    lines = []
+    engine.out = lines.append
+    assert ask(engine, "lz-genmove_analyze b 10") is None
+    text = "".join(lines)
+    assert text.startswith("=\n") and "info move " in text and "\nplay " in text
+    assert text.endswith("\n\n")
+    first = text.splitlines()[1].split()
+    for key in ("visits", "winrate", "prior", "lcb", "order", "pv"):
+        assert key in first
+    assert ask(engine, "gogui-analyze_commands").count("/") >= 8
+    assert ask(engine, "alphago-policy_heatmap").startswith("= COLOR")
+    assert "wins" in ask(engine, "alphago-value")
+    assert ask(engine, "alphago-pv").startswith("= VAR ")
+
+
+def test_policy_player_is_deterministic():
+    a = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)
+    b = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)
+    for _ in range(5):
+        assert ask(a, "genmove b") == ask(b, "genmove b")
+
+
+def _server(*args, stdin=""):
+    return subprocess.run([sys.executable, str(ROOT / "gtp_server.py"), *args], input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_server_rejects_bad_options_and_models(tmp_path):
+    bad = _server("--visits", "0")
+    assert bad.returncode != 0 and "--visits" in bad.stderr and bad.stdout == ""
+    missing = _server("--model", str(tmp_path / "none.pt"))
+    assert missing.returncode != 0 and "model file not found" in missing.stderr
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    out = _server("--model", str(corrupt))
+    assert out.returncode != 0 and "corrupt" in out.stderr and "Traceback" not in out.stderr
+    assert _server("--frobnicate").returncode != 0
+
+
+def test_server_session_over_pipes():
+    cmds = "protocol_version\nboardsize 9\nplay b e5\ngenmove w\n10 lz-analyze 5\nname\nquit\n"
+    out = _server("--uniform", "--visits", "8", stdin=cmds)
+    assert out.returncode == 0, out.stderr
+    chunks = out.stdout.split("\n\n")
+    assert chunks[0] == "= 2" and chunks[3].startswith("= ")
+    assert chunks[4].startswith("=10")
+    assert "= alphago-py" in out.stdout
