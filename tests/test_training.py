@@ -1,0 +1,130 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from alphago import checkpoint, dataset, sgf, symmetry
+from alphago.config import ModelConfig, TrainConfig
+from alphago.model import build_model
+from alphago.train import evaluate, learning_rate, train
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, test_data_dir=None):
+    from conftest import TEST_DATA
+
+    out = tmp_path_factory.mktemp("shards")
+    summary = dataset.prepare([TEST_DATA], out, sgf.GameFilter(min_moves=10), val_fraction=0.3,
+                              shard_size=150, progress=False)
+    return out, summary
+
+
+def test_prepare_counts_and_skips(shards):
+    out, summary = shards
+    assert summary["games"]["train"] + summary["games"]["val"] == 5
+    assert summary["games"]["val"] >= 1 and summary["games"]["train"] >= 1
+    assert summary["skipped"]["parse error"] == 1
+    assert summary["skipped"]["unknown encoding"] == 1
+    assert summary["skipped"]["illegal move"] == 1
+    assert json.loads((out / "summary.json").read_text())["board_size"] == 19
+    assert len(list((out / "train").glob("shard_*.npz"))) >= 2  # shard_size forces a split
+
+
+def test_shards_round_trip_positions(shards, test_data):
+    out, _ = shards
+    data = dataset.PositionShards(out, "train", "basic", augment=False)
+    rec = sgf.parse_sgf("g", (test_data / "random_19_0.sgf").read_bytes())
+    arrays = dataset.game_arrays(rec)
+    colors = dataset.unpack_colors(dataset.pack_colors(arrays.colors), 361)
+    assert np.array_equal(colors, arrays.colors)
+    assert arrays.last[5, 0] == arrays.move[4] and arrays.last[5, 4] == arrays.move[0]
+    assert (arrays.last[0] == -1).all()
+    planes, moves, outcomes = data.batch(np.arange(len(data)))
+    assert planes.shape == (len(data), 16, 19, 19)
+    empty = planes[:, 2].reshape(len(data), -1)
+    ok = [(m == 361) or empty[i, m] == 1 for i, m in enumerate(moves)]
+    assert all(ok), "every target move is an empty point in the planes"
+
+
+def test_augmented_targets_follow_the_symmetry(shards):
+    out, _ = shards
+    data = dataset.PositionShards(out, "train", "basic", augment=True)
+    rng = np.random.default_rng(3)
+    planes, moves, _ = data.batch(np.arange(200), rng)
+    empty = planes[:, 2].reshape(200, -1)
+    assert all(m == 361 or empty[i, m] for i, m in enumerate(moves))
+    plain, _, _ = dataset.PositionShards(out, "train", "basic", augment=False).batch(
+        np.arange(200))
+    assert not np.array_equal(plain, planes)  # some samples were transformed
+
+
+def test_iter_batches_resume_and_ranks():
+    a = list(zip(range(7), dataset.iter_batches(100, 10, seed=1)))
+    b = list(zip(range(4), dataset.iter_batches(100, 10, seed=1, start=3)))
+    for (_, x), (_, y) in zip(a[3:], b):
+        assert np.array_equal(x, y)
+    r0 = next(dataset.iter_batches(100, 10, seed=1, rank=0, world=2))
+    r1 = next(dataset.iter_batches(100, 10, seed=1, rank=1, world=2))
+    assert not set(r0) & set(r1)
+
+
+def test_models_any_board_size():
+    for arch in ("alphago", "resnet"):
+        m = build_model(ModelConfig(arch=arch, filters=8, depth=3, heads="both"))
+        for n in (9, 19):
+            logits, value = m(torch.zeros(2, 16, n, n))
+            assert logits.shape == (2, n * n + 1) and value.shape == (2,)
+            assert (value.abs() <= 1).all()
+
+
+def test_schedules():
+    cfg = TrainConfig(lr=0.1, warmup_steps=10, schedule="cosine", total_steps=110)
+    assert learning_rate(cfg, 0) == pytest.approx(0.01)
+    assert learning_rate(cfg, 110) == pytest.approx(0.0)
+    step = TrainConfig(lr=0.1, warmup_steps=1, schedule="step", step_every=50)
+    assert learning_rate(step, 120) == pytest.approx(0.025)
+
+
+def test_tiny_training_lowers_loss_and_resumes(shards, tmp_path):
+    out, _ = shards
+    mcfg = ModelConfig(filters=16, depth=2)
+    tcfg = TrainConfig(batch_size=32, lr=0.1, warmup_steps=5, total_steps=300, eval_every=120,
+                       eval_positions=400, checkpoint_every=30, workers=0, seed=5)
+    torch.manual_seed(5)
+    before = evaluate(build_model(mcfg), dataset.PositionShards(out, "train", "basic", False),
+                      torch.device("cpu"), 400)
+    res = train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu", max_steps=120,
+                progress=False)
+    assert res.step == 120
+    model, state = checkpoint.load_model(tmp_path / "run" / "last.pt")
+    after = evaluate(model, dataset.PositionShards(out, "train", "basic", False),
+                     torch.device("cpu"), 400)
+    # random games: what can be learnt is mostly "play on empty points" (at most ~0.6 nats)
+    assert after["nll"] < before["nll"] - 0.2
+    assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 2
+    res2 = train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu", resume=True, max_steps=10,
+                 progress=False)
+    assert res2.step == 130
+    assert checkpoint.load_state(tmp_path / "run" / "last.pt")["step"] == 130
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    cfg = ModelConfig(arch="alphago", filters=8, depth=3, feature_set="alphago")
+    model = build_model(cfg)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.rand(1, 48, 19, 19))[0].sum().backward()
+    opt.step()
+    path = tmp_path / "m.pt"
+    checkpoint.save(path, model, opt, step=12, extra={"note": "x"})
+    loaded, state = checkpoint.load_model(path)
+    assert loaded.cfg == cfg and state["step"] == 12 and state["feature_set"] == "alphago"
+    for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), k
+    torch.load(path, weights_only=True)  # no arbitrary pickles inside
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.load_model(tmp_path / "bad.pt")
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.load_model(tmp_path / "missing.pt")
+    assert not list(tmp_path.glob("*.tmp"))
