@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import threading
 import zipfile
@@ -181,9 +182,13 @@ def main(argv=None) -> int:
 
     lazy = LazyEngine(o)
     try:
-        return gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)
+        code = gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)
     except KeyboardInterrupt:
-        return 0
+        code = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the stdin reader thread may sit in readline(); leave without tearing it down
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,94 @@
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from alphago import match
+
+ROOT = Path(__file__).resolve().parents[1]
+GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
+US = f"{sys.executable} {ROOT / 'gtp_server.py'} --uniform --visits 4 --max-nodes 500"
+
+
+def test_wilson_and_elo_formulas():
+    lo, hi = match.wilson(7, 10)
+    assert lo == pytest.approx(0.3968, abs=1e-3) and hi == pytest.approx(0.8922, abs=1e-3)
+    assert match.wilson(0, 0) == (0.0, 1.0)
+    assert match.elo_from_p(0.5) == pytest.approx(0.0)
+    assert match.elo_from_p(0.75) == pytest.approx(190.85, abs=0.1)
+    assert match.elo_from_p(1.0) > 2000
+
+
+def test_sprt():
+    assert match.sprt_decision(30, 0, 0, 50, 0.05, 0.05) == "H1"
+    assert match.sprt_decision(0, 30, 0, 50, 0.05, 0.05) == "H0"
+    assert match.sprt_decision(5, 5, 0, 50, 0.05, 0.05) is None
+    p0, p1 = 0.5, 1 / (1 + 10 ** (-50 / 400))
+    assert match.sprt_llr(3, 1, 0, 50) == pytest.approx(3 * math.log(p1 / p0)
+                                                       + math.log((1 - p1) / (1 - p0)))
+
+
+def test_bradley_terry_orders_engines():
+    recs = []
+    for i in range(30):
+        recs.append({"black": "a", "white": "b", "winner": "a" if i % 4 else "b"})
+        recs.append({"black": "b", "white": "c", "winner": "b" if i % 4 else "c"})
+        recs.append({"black": "a", "white": "c", "winner": "a"})
+    r = match.bradley_terry(recs, ["a", "b", "c"])
+    assert r["a"][0] > r["b"][0] > r["c"][0]
+    assert abs(sum(v[0] for v in r.values())) < 1e-6
+    assert all(0 < v[1] < 400 for v in r.values())
+
+
+def test_schedule_alternates_colours():
+    cfg = match.MatchConfig(engines=(("a", "x"), ("b", "y"), ("c", "z")), games=2)
+    s = match.schedule(cfg)
+    assert len(s) == 6 and s[0][1:] == ("a", "b") and s[1][1:] == ("b", "a")
+
+
+BROKEN = {
+    # answers '=' with nothing to every command: its genmove is not a move
+    "nonsense": "import sys\nfor line in sys.stdin: print('= \\n', flush=True)",
+    # dies at its first genmove
+    "crash": "import sys\nfor line in sys.stdin:\n"
+             "    if 'genmove' in line: sys.exit(3)\n    print('= \\n', flush=True)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_broken_engines_lose(tmp_path, kind):
+    script = tmp_path / "engine.py"
+    script.write_text(BROKEN[kind])
+    cfg = match.MatchConfig(engines=(("us", US), (kind, f"{sys.executable} {script}")), games=2,
+                            game=match.GameConfig(size=9, move_timeout=60))
+    summary = match.run_match(cfg, tmp_path / "out", progress=False)
+    tmp_path = tmp_path / "out"
+    recs = [json.loads(line) for line in (tmp_path / "games.jsonl").read_text().splitlines()]
+    assert len(recs) == 2 and all(r["winner"] == "us" for r in recs)
+    expected = {"nonsense": "illegal move", "crash": "crash"}[kind]
+    assert any(r["reason"] == expected for r in recs)
+    assert summary["pairs"][0]["wins"]["us"] == 2
+    # resuming plays nothing new
+    match.run_match(cfg, tmp_path, progress=False)
+    assert len((tmp_path / "games.jsonl").read_text().splitlines()) == 2
+    assert len(list((tmp_path / "sgf").glob("*.sgf"))) == 2
+
+
+@pytest.mark.skipif(GNUGO is None, reason="GNU Go not installed")
+def test_match_against_gnugo_writes_everything(tmp_path):
+    cfg = match.MatchConfig(
+        engines=(("us", US), ("gnugo", f"{GNUGO} --mode gtp --level 1")), games=2,
+        game=match.GameConfig(size=9, max_moves=60, scorer="referee",
+                              referee=f"{GNUGO} --mode gtp --level 1"), parallel=2)
+    summary = match.run_match(cfg, tmp_path, progress=False)
+    pair = summary["pairs"][0]
+    assert pair["games"] == 2 and sum(pair["wins"].values()) + pair["draws"] == 2
+    for key in ("winrate", "ci95", "elo", "elo_ci95"):
+        assert key in pair
+    assert set(summary["ratings"]) == {"us", "gnugo"}
+    assert json.loads((tmp_path / "summary.json").read_text())["games"] == 2
+    for sgf_file in (tmp_path / "sgf").glob("*.sgf"):
+        assert "RE[" in sgf_file.read_text()
