@@ -1,0 +1,158 @@
+import math
+
+import numpy as np
+import pytest
+
+from alphago import coords
+from alphago.board import BLACK, WHITE, Position
+from alphago.config import SearchConfig
+from alphago.evaluator import UniformEvaluator
+from alphago.features import get_feature_set
+from alphago.kernels import board as kb
+from alphago.kernels import tree as kt
+from alphago.mcts import MCTS, rollouts
+from alphago.player import MCTSPlayer
+
+
+def small_tree(m=8, a=26):
+    N = np.zeros((m, a), np.int32)
+    W = np.zeros((m, a), np.float32)
+    P = np.zeros((m, a), np.float32)
+    C = np.full((m, a), -1, np.int32)
+    info = np.zeros(4, np.int64)
+    kt.reset(N, W, P, C, info)
+    return N, W, P, C, info
+
+
+def test_puct_exact_numbers():
+    N, W, P, C, info = small_tree()
+    P[0, [0, 1, 2]] = [0.5, 0.3, 0.2]
+    N[0, [0, 1, 2]] = [10, 2, 0]
+    W[0, [0, 1, 2]] = [6.0, -1.0, 0.0]
+    c = 5.0
+    total = 12
+    scores = {a: (W[0, a] / N[0, a] if N[0, a] else 0.0)
+              + c * P[0, a] * math.sqrt(total) / (1 + N[0, a]) for a in (0, 1, 2)}
+    # 0: 0.6 + 5*.5*3.464/11 = 1.387; 1: -0.5 + 5*.3*3.464/3 = 1.232; 2: 0 + 5*.2*3.464 = 3.464
+    assert scores[2] == pytest.approx(3.4641, abs=1e-3)
+    assert kt.puct_select(N, W, P, 0, c) == 2
+    assert kt.puct_select(N, W, P, 0, 0.1) == 0  # little exploration: best Q wins
+    P[0, 2] = 0.0
+    assert kt.puct_select(N, W, P, 0, c) == 0  # 1.387 > 1.232
+    P[0, :] = 0
+    assert kt.puct_select(N, W, P, 0, c) == -1
+
+
+def test_virtual_loss_and_backup_arithmetic():
+    N, W, P, C, info = small_tree()
+    pos = Position(5)
+    P[0, 12] = 1.0
+    P[1, 7] = 1.0
+    C[0, 12] = 1
+    info[kt.I_NODES] = 2
+    path_s = np.zeros(10, np.int64)
+    path_a = np.zeros(10, np.int64)
+    st, meta, hist = pos.st.copy(), pos.meta.copy(), np.zeros(64, np.int64)
+    d = kt.select_leaf(N, W, P, C, info, st, meta, hist, pos.nbr, pos.zob, 5.0, 3,
+                       path_s, path_a)
+    assert d == 2 and list(path_s[:2]) == [0, 1] and list(path_a[:2]) == [12, 7]
+    assert N[0, 12] == 3 and W[0, 12] == -3 and N[1, 7] == 3 and W[1, 7] == -3
+    assert st[kb.F_COLOR, 12] == BLACK and st[kb.F_COLOR, 7] == WHITE
+    kt.backup(N, W, path_s, path_a, d, 0.5, 3)  # leaf (black to move) is worth +0.5 to black
+    assert N[0, 12] == 1 and W[0, 12] == pytest.approx(0.5)  # black chose 12: good for black
+    assert N[1, 7] == 1 and W[1, 7] == pytest.approx(-0.5)  # white chose 7: bad for white
+    kt.select_leaf(N, W, P, C, info, st, meta, hist, pos.nbr, pos.zob, 5.0, 3, path_s, path_a)
+    kt.revert_virtual_loss(N, W, path_s, path_a, d, 3)
+    assert N[0, 12] == 1 and W[0, 12] == pytest.approx(0.5)
+
+
+class FixedPolicy:
+    """An evaluator whose prior loves one (wrong) point and has no value head."""
+
+    has_value = False
+    has_policy = True
+
+    def __init__(self, favourite: int, n: int):
+        self.feature_set = get_feature_set("basic")
+        self.fav = favourite
+        self.n = n
+
+    def evaluate(self, planes):
+        b = planes.shape[0]
+        pri = np.full((b, self.n * self.n + 1), 0.2 / (self.n * self.n), np.float32)
+        # the prior is in the network's (symmetry-transformed) frame: mark the favourite
+        # wherever it lands by looking at a plane that is 1 only there (none), so instead
+        # favour the same flat index in every frame: the search must overcome it anyway
+        pri[:, self.fav] = 0.8
+        return pri, np.zeros(b, np.float32)
+
+
+# black's D-chain and white's C- and E-chains all hang on single liberties:
+# whoever plays D5 first captures; black may also take the E-chain at E5.
+SEMEAI = """
+    . X O . .
+    . X O X O
+    . X O X O
+    . X O X O
+    . X O X O"""
+
+
+def test_search_finds_the_capture_the_policy_misses():
+    pos = Position.from_ascii(SEMEAI, to_move=BLACK, komi=0.5)
+    d5, e5 = coords.from_gtp("D5", 5), coords.from_gtp("E5", 5)
+    assert pos.liberties(coords.from_gtp("C3", 5)) == 1
+    assert pos.liberties(coords.from_gtp("D3", 5)) == 1
+    ev = FixedPolicy(favourite=coords.from_gtp("A3", 5), n=5)
+    cfg = SearchConfig(visits=800, batch_size=8, max_nodes=5000, seed=1)
+    prior = MCTSPlayer(ev, cfg).policy(pos)
+    assert prior.argmax() not in (d5, e5)  # the raw policy gets it wrong
+    assert MCTSPlayer(ev, cfg).genmove(pos, allow_resign=False).move in (d5, e5)
+    white = Position.from_ascii(SEMEAI, to_move=WHITE, komi=0.5)
+    assert MCTSPlayer(ev, cfg).genmove(white, allow_resign=False).move == d5
+
+
+def test_rollouts_return_outcomes_for_the_mover():
+    pos = Position(9)
+    sts = np.stack([pos.st] * 16)
+    metas = np.stack([pos.meta] * 16)
+    z = rollouts(sts, metas, pos.nbr, pos.diag, pos.zob, 7.5, 243, np.arange(16))
+    assert set(np.unique(z)) <= {-1.0, 0.0, 1.0}
+    white_big = Position.from_ascii("O O O O O\nO . O . O\nO O O O O\nO O O O O\nO O O O O")
+    z2 = rollouts(np.stack([white_big.st] * 8), np.stack([white_big.meta] * 8), white_big.nbr,
+                  white_big.diag, white_big.zob, 7.5, 75, np.arange(8))
+    assert (z2 == -1).all()  # black cannot play into white's two eyes: white wins
+
+
+def test_node_pool_exhaustion_degrades_gracefully():
+    pos = Position(9)
+    cfg = SearchConfig(visits=400, max_nodes=20, batch_size=4)
+    t = MCTS(UniformEvaluator(), cfg, 9)
+    t.set_root(pos)
+    done = t.run(pos, visits=400)
+    assert done == 400 and t.info[kt.I_NODES] <= 20
+    assert t.root_visits() == 400
+    assert t.choose() in range(82)
+
+
+def test_tree_reuse_keeps_the_subtree():
+    pos = Position(9)
+    cfg = SearchConfig(visits=200, max_nodes=4000, batch_size=4)
+    player = MCTSPlayer(UniformEvaluator(), cfg)
+    res = player.genmove(pos)
+    pos.play(res.move)
+    t = player.tree(9)
+    child = t.C[0, res.move]
+    before = int(t.N[child].sum()) if child >= 0 else 0
+    t.set_root(pos)
+    assert t.root_visits() == before and before > 0
+
+
+def test_analysis_candidates_are_consistent():
+    pos = Position(9)
+    cfg = SearchConfig(visits=120, max_nodes=4000, batch_size=4)
+    player = MCTSPlayer(UniformEvaluator(), cfg)
+    res = player.genmove(pos)
+    assert sum(c.visits for c in res.candidates) == res.visits == 120
+    assert res.candidates[0].visits >= res.candidates[-1].visits
+    for c in res.candidates:
+        assert 0 <= c.winrate <= 1 and c.lcb <= c.winrate and c.pv[0] == c.move
