@@ -66,9 +66,132 @@ def bench_sgf(repeats: int, sgf_source: str, **_) -> dict:
     return {"sgf_games_per_s": round(_median_rate(run, repeats), 1)}
 
 
+def _sample_positions(sgf_source: str, count: int):
+    """Stored positions from real games, for feature and network benches."""
+    from alphago import dataset
+
+    arrays = []
+    total = 0
+    for rec in sgf.load_games(sgf_source, sgf.GameFilter(validate=False)):
+        arrays.append(dataset.game_arrays(rec))
+        total += len(arrays[-1].move)
+        if total >= count:
+            break
+    cat = {k: np.concatenate([getattr(a, k) for a in arrays])[:count]
+           for k in ("colors", "to_move", "ko", "last", "move")}
+    return cat
+
+
+def bench_features(repeats: int, sgf_source: str, **_) -> dict:
+    """Planes per second, one core, from stored real-game positions (random symmetry)."""
+    from alphago import features
+
+    pos = _sample_positions(sgf_source, 2000)
+    out = {}
+    for name, key in (("alphago", "features_positions_per_s"),
+                      ("basic", "features_basic_positions_per_s")):
+        fs = features.get_feature_set(name)
+        syms = np.random.default_rng(0).integers(0, 8, len(pos["move"]))
+
+        def run():
+            features.batch_planes(pos["colors"], pos["to_move"], pos["ko"], pos["last"], syms,
+                                  19, fs)
+            return len(syms)
+
+        run()
+        out[key] = round(_median_rate(run, repeats), 1)
+    return out
+
+
+def _shipped_model(model: str | None):
+    from alphago import checkpoint
+    from alphago.config import ModelConfig
+    from alphago.model import build_model
+
+    path = Path(model) if model else Path(__file__).resolve().parents[1] / "data" / "policy_sl.pt"
+    if path.exists():
+        return checkpoint.load_model(path)[0], str(path)
+    return build_model(ModelConfig()).eval(), "untrained ModelConfig() (no shipped model)"
+
+
+def bench_network(repeats: int, model: str | None = None, **_) -> dict:
+    """Train steps (bf16 autocast where the CPU has it, and fp32) and batch-16 inference."""
+    import torch
+
+    from alphago.model import build_model
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    net, name = _shipped_model(model)
+    cfg = net.cfg
+    c = net.trunk[0][0].in_channels
+    x = torch.rand(128, c, 19, 19).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 362, (128,))
+    out = {"network": name}
+    for bf16 in (False, True):
+        train_net = build_model(cfg).to(memory_format=torch.channels_last).train()
+        opt = torch.optim.SGD(train_net.parameters(), lr=0.01, momentum=0.9)
+
+        def step():
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits, _ = train_net(x)
+            loss = torch.nn.functional.cross_entropy(logits.float(), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return len(y)
+
+        step()
+        key = "train_samples_per_s_bf16" if bf16 else "train_samples_per_s_fp32"
+        out[key] = round(_median_rate(step, repeats), 1)
+    out["train_samples_per_s"] = max(out["train_samples_per_s_bf16"],
+                                     out["train_samples_per_s_fp32"])
+    from alphago.evaluator import TorchEvaluator
+
+    planes = (np.random.default_rng(0).random((16, c, 19, 19)) < 0.3).astype(np.uint8)
+    for bf16 in (False, True):
+        ev = TorchEvaluator(net, "cpu", bf16=bf16)
+
+        def infer():
+            ev.evaluate(planes)
+            return 16
+
+        infer()
+        out["nn_evals_per_s_bf16" if bf16 else "nn_evals_per_s_fp32"] = round(
+            _median_rate(infer, repeats), 1)
+    out["nn_evals_per_s"] = max(out["nn_evals_per_s_bf16"], out["nn_evals_per_s_fp32"])
+    return out
+
+
+def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
+    """Simulations per second of the full search on the empty 19x19 board."""
+    from alphago.config import SearchConfig
+    from alphago.evaluator import TorchEvaluator, UniformEvaluator
+    from alphago.player import MCTSPlayer
+
+    net, _ = _shipped_model(model)
+    out = {}
+    for key, ev, rollouts in (("mcts_sims_per_s_uniform_rollouts", UniformEvaluator(), True),
+                              ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True),
+                              ("mcts_nn_sims_per_s_no_rollouts",
+                               TorchEvaluator(net, "cpu", bf16=True), False)):
+        cfg = SearchConfig(visits=256, batch_size=16, max_nodes=5000, rollouts=rollouts)
+
+        def run():
+            player = MCTSPlayer(ev, cfg)
+            player.genmove(Position(19), allow_resign=False)
+            return cfg.visits
+
+        run()
+        out[key] = round(_median_rate(run, max(1, repeats // 2)), 1)
+    return out
+
+
 BENCHES = {
     "playouts": bench_playouts,
     "sgf": bench_sgf,
+    "features": bench_features,
+    "network": bench_network,
+    "mcts": bench_mcts,
 }
 
 

@@ -193,3 +193,43 @@ def test_server_session_over_pipes():
     assert chunks[0] == "= 2" and chunks[3].startswith("= ")
     assert chunks[4].startswith("=10")
     assert "= alphago-py" in out.stdout
+
+
+def test_time_controls_respected_by_the_server():
+    cmds = ["boardsize 9", "time_settings 4 0 0"]  # absolute: 4 seconds for the whole game
+    cmds += [f"genmove {'b' if i % 2 == 0 else 'w'}" for i in range(16)]
+    cmds += ["quit"]
+    t0 = time.perf_counter()
+    out = _server("--uniform", "--visits", "100000", stdin="\n".join(cmds) + "\n")
+    wall = time.perf_counter() - t0
+    assert out.returncode == 0
+    answers = [c for c in out.stdout.split("\n\n") if c.startswith("=")]
+    assert len(answers) == 19
+    # 8 moves each from a 4 s clock, with the start-up and compile of a fresh process
+    assert wall < 4 + 30
+
+
+SABAKI = ROOT / "tests" / "sabaki"
+
+
+@pytest.mark.skipif(not (SABAKI / "node_modules" / "@sabaki" / "gtp").exists(),
+                    reason="npm install in tests/sabaki first (.ci/run does)")
+def test_sabaki_gtp_client_end_to_end():
+    import json
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    out = subprocess.run([node, str(SABAKI / "e2e.js"), sys.executable,
+                          str(ROOT / "gtp_server.py"), "--uniform", "--visits", "16"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["errors"] == [] and res["name"] == "alphago-py" and res["analyzeListed"]
+    assert res["genmove"] not in ("", "resign")
+    assert res["afterAnalysis"] == "alphago-py" and not res["analysisError"]
+    assert res["infos"] >= 1
+    first = res["first"]
+    assert 0 <= first["winrate"] <= 10000 and first["visits"] >= 1 and first["pv"]
+    assert res["illegal"] == "illegal move"

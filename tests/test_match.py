@@ -55,6 +55,9 @@ BROKEN = {
     # dies at its first genmove
     "crash": "import sys\nfor line in sys.stdin:\n"
              "    if 'genmove' in line: sys.exit(3)\n    print('= \\n', flush=True)",
+    # hangs at genmove
+    "hang": "import sys, time\nfor line in sys.stdin:\n"
+            "    if 'genmove' in line: time.sleep(600)\n    print('= \\n', flush=True)",
 }
 
 
@@ -63,12 +66,12 @@ def test_broken_engines_lose(tmp_path, kind):
     script = tmp_path / "engine.py"
     script.write_text(BROKEN[kind])
     cfg = match.MatchConfig(engines=(("us", US), (kind, f"{sys.executable} {script}")), games=2,
-                            game=match.GameConfig(size=9, move_timeout=60))
+                            game=match.GameConfig(size=9, move_timeout=5 if kind == "hang" else 60))
     summary = match.run_match(cfg, tmp_path / "out", progress=False)
     tmp_path = tmp_path / "out"
     recs = [json.loads(line) for line in (tmp_path / "games.jsonl").read_text().splitlines()]
     assert len(recs) == 2 and all(r["winner"] == "us" for r in recs)
-    expected = {"nonsense": "illegal move", "crash": "crash"}[kind]
+    expected = {"nonsense": "illegal move", "crash": "crash", "hang": "timeout"}[kind]
     assert any(r["reason"] == expected for r in recs)
     assert summary["pairs"][0]["wins"]["us"] == 2
     # resuming plays nothing new
@@ -92,3 +95,37 @@ def test_match_against_gnugo_writes_everything(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["games"] == 2
     for sgf_file in (tmp_path / "sgf").glob("*.sgf"):
         assert "RE[" in sgf_file.read_text()
+
+
+def test_interrupted_match_resumes(tmp_path):
+    cfg = match.MatchConfig(engines=(("a", US), ("b", US)), games=3,
+                            game=match.GameConfig(size=9, max_moves=20))
+    match.run_match(dataclass_replace(cfg, games=1), tmp_path, progress=False)
+    assert len((tmp_path / "games.jsonl").read_text().splitlines()) == 1
+    with (tmp_path / "games.jsonl").open("a") as f:
+        f.write('{"truncated line from a kill\n')
+    summary = match.run_match(cfg, tmp_path, progress=False)
+    games = [json.loads(x) for x in (tmp_path / "games.jsonl").read_text().splitlines()
+             if x.startswith('{"game"')]
+    assert sorted(g["game"] for g in games) == [0, 1, 2]
+    assert summary["games"] == 3
+    assert {g["black"] for g in games} == {"a", "b"}  # colours alternate
+
+
+def test_full_game_against_itself(tmp_path):
+    cfg = match.MatchConfig(engines=(("x", US), ("y", US)), games=1,
+                            game=match.GameConfig(size=9))
+    summary = match.run_match(cfg, tmp_path, progress=False)
+    rec = json.loads((tmp_path / "games.jsonl").read_text())
+    assert rec["reason"] in ("score", "resign", "move cap") and rec["moves"] > 20
+    assert summary["pairs"][0]["games"] == 1
+    from alphago import sgf as sgf_mod
+
+    game = sgf_mod.parse_sgf("g", Path(rec["sgf"]).read_bytes())
+    assert len(game.moves) == rec["moves"] and game.result == rec["result"]
+
+
+def dataclass_replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)

@@ -1,0 +1,73 @@
+"""Top-1 / top-5 / NLL of a policy network over the main lines of SGF games."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from alphago import dataset, features, sgf, symmetry
+
+
+def _positions(source, split: str, val_fraction: float, size: int, stats: sgf.SkipStats):
+    gf = sgf.GameFilter(sizes=(size,), min_moves=1, validate=False)
+    for rec in sgf.load_games(source, gf, stats):
+        if split != "all" and sgf.split_of(rec, val_fraction) != split:
+            continue
+        try:
+            yield dataset.game_arrays(rec)
+        except sgf.BadGame as exc:
+            stats.skip(exc.reason, rec.name, exc.detail)
+
+
+@torch.no_grad()
+def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all",
+                    val_fraction=0.02, batch_size=256, device="cpu") -> dict:
+    cfg = model.cfg
+    fs = features.get_feature_set(cfg.feature_set)
+    n = cfg.board_size
+    stats = sgf.SkipStats()
+    buf: list[dataset.GameArrays] = []
+    totals = {"positions": 0, "top1": 0.0, "top5": 0.0, "nll": 0.0}
+
+    def flush(arrays):
+        colors = np.concatenate([a.colors for a in arrays])
+        to_move = np.concatenate([a.to_move for a in arrays])
+        ko = np.concatenate([a.ko for a in arrays])
+        last = np.concatenate([a.last for a in arrays])
+        moves = torch.from_numpy(np.concatenate([a.move for a in arrays]).astype(np.int64))
+        probs = 0
+        pm = symmetry.point_map(n)
+        for s in range(symmetries):
+            planes = features.batch_planes(colors, to_move, ko, last,
+                                           np.full(len(moves), s), n, fs)
+            logits, _ = model(torch.from_numpy(planes).float().to(device))
+            p = torch.softmax(logits.float(), 1).cpu()
+            probs = probs + p[:, torch.from_numpy(pm[s].astype(np.int64))]
+        probs = probs / symmetries
+        totals["positions"] += len(moves)
+        totals["top1"] += (probs.argmax(1) == moves).sum().item()
+        totals["top5"] += (probs.topk(5, 1).indices == moves[:, None]).any(1).sum().item()
+        totals["nll"] += -torch.log(probs[torch.arange(len(moves)), moves] + 1e-12).sum().item()
+
+    pending = 0
+    for arrays in _positions(source, split, val_fraction, n, stats):
+        if max_positions is not None:
+            room = max_positions - totals["positions"] - pending
+            if room <= 0:
+                break
+            if len(arrays.move) > room:
+                arrays = dataset.GameArrays(*(getattr(arrays, f)[:room] for f in
+                                              ("colors", "to_move", "ko", "last", "move",
+                                               "outcome")))
+        buf.append(arrays)
+        pending += len(arrays.move)
+        if pending >= batch_size:
+            flush(buf)
+            buf, pending = [], 0
+    if buf:
+        flush(buf)
+    count = max(1, totals["positions"])
+    return {"positions": totals["positions"], "top1": totals["top1"] / count,
+            "top5": totals["top5"] / count, "nll": totals["nll"] / count,
+            "symmetries": symmetries, "skipped": dict(stats)}
