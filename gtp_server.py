@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_MODEL = ROOT / "data" / "policy_sl.pt"
+DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
-               "max_nodes", "uniform", "log_level", "mix_lambda")
+               "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--rollouts", choices=["on", "off"], default=None,
                     help="fast rollouts at leaves (on)")
     ap.add_argument("--mix-lambda", type=float, default=None, help="rollout weight (0.5)")
+    ap.add_argument("--rollout-policy", default=None,
+                    help="rollout weights .npz (default data/rollout.npz), 'default' for the "
+                         "hand-written policy, 'uniform' for random playouts")
     ap.add_argument("--batch-size", type=int, default=None, help="leaves per network call (8)")
     ap.add_argument("--c-puct", type=float, default=None)
     ap.add_argument("--max-nodes", type=int, default=None)
@@ -63,7 +67,8 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
     opts = {"model": None, "visits": 400, "seconds": None, "threads": 1, "policy_only": False,
             "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
             "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
-            "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5}
+            "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
+            "rollout_policy": None}
     if args.config:
         from alphago.config import load_overrides
 
@@ -103,6 +108,11 @@ def _check(ap, o) -> None:
         ap.error("--rollouts must be on or off")
     if not 0.0 <= o["mix_lambda"] <= 1.0:
         ap.error("--mix-lambda must be within 0..1")
+    rp = o["rollout_policy"]
+    if rp is None:
+        o["rollout_policy"] = str(DEFAULT_ROLLOUT) if DEFAULT_ROLLOUT.is_file() else "default"
+    elif rp not in ("default", "uniform") and not Path(rp).is_file():
+        ap.error(f"rollout policy file not found: {rp}")
     if not o["uniform"]:
         model = Path(o["model"]) if o["model"] else DEFAULT_MODEL
         if not model.is_file():
@@ -140,7 +150,12 @@ def build_engine(o: dict):
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,
                        threads=o["threads"], resign_threshold=o["resign_threshold"],
                        seed=o["seed"], mix_lambda=o["mix_lambda"])
-    player = PolicyPlayer(ev) if o["policy_only"] else MCTSPlayer(ev, cfg)
+    from alphago.rollout_policy import load_weights
+
+    rp = o["rollout_policy"]
+    weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
+    player = PolicyPlayer(ev) if o["policy_only"] else MCTSPlayer(ev, cfg,
+                                                                  rollout_weights=weights)
     engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"])
     Position(o["size"]).legal_moves()  # warm the kernels before the first real command
     return engine

@@ -23,15 +23,17 @@ from alphago.evaluator import Evaluator
 from alphago.features import HISTORY, last_moves
 from alphago.kernels import board as kb
 from alphago.kernels import features as kf
+from alphago.kernels import rollout as kr
 from alphago.kernels import tree as kt
 
 MAX_DEPTH = 1000
 
 
 @njit(cache=True, parallel=True)
-def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds):
-    """One uniform random playout (true eyes kept) per leaf, in parallel.
-    Returns +1/-1 per leaf: did the leaf's side to move win on area?"""
+def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds, weights):
+    """One playout per leaf, in parallel: the rollout policy with ``weights``, or
+    uniform random moves (true eyes kept) when ``weights`` is empty.
+    Returns +1/-1 (0 for a draw) per leaf: did the leaf's side to move win on area?"""
     b = sts.shape[0]
     out = np.zeros(b, np.float32)
     hist = np.empty(0, np.int64)
@@ -40,7 +42,10 @@ def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds):
         st = sts[i].copy()
         meta = metas[i].copy()
         mover = meta[kb.M_TOMOVE]
-        kb.random_playout(st, meta, hist, nbr, diag, zob, max_moves)
+        if weights.shape[0] > 0:
+            kr.policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
+        else:
+            kb.random_playout(st, meta, hist, nbr, diag, zob, max_moves)
         score = kb.area_score(st, nbr, komi)
         black_wins = score > 0
         out[i] = 1.0 if black_wins == (mover == kb.BLACK) else -1.0
@@ -69,8 +74,12 @@ class SearchResult:
 
 
 class MCTS:
-    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, size: int):
+    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, size: int,
+                 rollout_weights: np.ndarray | None = None):
         self.ev = evaluator
+        # [N_WEIGHTS] float32 rollout-policy weights; empty: uniform random playouts
+        self.rollout_weights = (np.zeros(0, np.float32) if rollout_weights is None
+                                else rollout_weights.astype(np.float32))
         self.cfg = cfg
         self.size = size
         a = size * size + 1
@@ -206,7 +215,7 @@ class MCTS:
                 z = rollouts(np.stack([leaves[i][2] for i in live]),
                              np.stack([leaves[i][3] for i in live]), nbr, diag, zob,
                              pos.komi, 3 * self.size * self.size,
-                             self.rng.integers(0, 2**31, len(live)))
+                             self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
             for j, i in enumerate(live):
                 priors[i] = pr[j]
                 values[i] = self._mix(v[j], None if z is None else z[j])
@@ -263,11 +272,13 @@ class MCTS:
 
     def choose(self, temperature: float = 0.0) -> int:
         """Most visited root move, or sampled ~ N^(1/T) when temperature > 0."""
-        n = self.N[self.info[kt.I_ROOT]].astype(np.float64)
+        root = self.info[kt.I_ROOT]
+        n = self.N[root].astype(np.float64)
         if n.sum() == 0:
-            return int(np.argmax(self.P[self.info[kt.I_ROOT]]))
-        if temperature <= 0:
-            return int(np.argmax(n))
+            return int(np.argmax(self.P[root]))
+        if temperature <= 0:  # most visits; ties go to the better mean value, then the prior
+            q = np.where(n > 0, self.W[root] / np.maximum(n, 1), -2.0)
+            return int(np.argmax(n + 1e-3 * (q + 2) + 1e-6 * self.P[root]))
         w = n ** (1.0 / temperature)
         return int(self.rng.choice(len(n), p=w / w.sum()))
 

@@ -81,9 +81,11 @@ class PolicyPlayer:
 
 
 class MCTSPlayer:
-    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, resign_moves: int = 3):
+    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, resign_moves: int = 3,
+                 rollout_weights: np.ndarray | None = None):
         self.ev = evaluator
         self.cfg = cfg
+        self.rollout_weights = rollout_weights
         self.resign_moves = resign_moves
         self.trees: dict[int, MCTS] = {}
         self.hopeless = 0
@@ -91,7 +93,8 @@ class MCTSPlayer:
 
     def tree(self, size: int) -> MCTS:
         if size not in self.trees:
-            self.trees = {size: MCTS(self.ev, self.cfg, size)}  # one board size at a time
+            # one board size at a time
+            self.trees = {size: MCTS(self.ev, self.cfg, size, self.rollout_weights)}
         return self.trees[size]
 
     def new_game(self) -> None:

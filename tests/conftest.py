@@ -47,3 +47,12 @@ def pro_archive():
 @pytest.fixture
 def test_data():
     return TEST_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """CI has 2 cores: one torch thread per test process avoids OpenMP oversubscription."""
+    import torch
+
+    torch.set_num_threads(1)
+    yield

@@ -10,7 +10,10 @@ from alphago.evaluator import UniformEvaluator
 from alphago.features import get_feature_set
 from alphago.kernels import board as kb
 from alphago.kernels import tree as kt
+from alphago.kernels import rollout as kr
 from alphago.mcts import MCTS, rollouts
+
+NO_POLICY = np.zeros(0, np.float32)
 from alphago.player import MCTSPlayer
 
 
@@ -115,11 +118,11 @@ def test_rollouts_return_outcomes_for_the_mover():
     pos = Position(9)
     sts = np.stack([pos.st] * 16)
     metas = np.stack([pos.meta] * 16)
-    z = rollouts(sts, metas, pos.nbr, pos.diag, pos.zob, 7.5, 243, np.arange(16))
+    z = rollouts(sts, metas, pos.nbr, pos.diag, pos.zob, 7.5, 243, np.arange(16), NO_POLICY)
     assert set(np.unique(z)) <= {-1.0, 0.0, 1.0}
     white_big = Position.from_ascii("O O O O O\nO . O . O\nO O O O O\nO O O O O\nO O O O O")
     z2 = rollouts(np.stack([white_big.st] * 8), np.stack([white_big.meta] * 8), white_big.nbr,
-                  white_big.diag, white_big.zob, 7.5, 75, np.arange(8))
+                  white_big.diag, white_big.zob, 7.5, 75, np.arange(8), NO_POLICY)
     assert (z2 == -1).all()  # black cannot play into white's two eyes: white wins
 
 
@@ -156,3 +159,40 @@ def test_analysis_candidates_are_consistent():
     assert res.candidates[0].visits >= res.candidates[-1].visits
     for c in res.candidates:
         assert 0 <= c.winrate <= 1 and c.lcb <= c.winrate and c.pv[0] == c.move
+
+
+def test_policy_rollouts_end_scored():
+    pos = Position(9)
+    w = kr.default_weights()
+    z = rollouts(np.stack([pos.st] * 8), np.stack([pos.meta] * 8), pos.nbr, pos.diag, pos.zob,
+                 7.5, 243, np.arange(8), w)
+    assert set(np.unique(z)) <= {-1.0, 0.0, 1.0}
+    st, meta = pos.st.copy(), pos.meta.copy()
+    kb.seed_rng(0)
+    moves = kr.policy_playout(st, meta, np.empty(0, np.int64), pos.nbr, pos.diag, pos.zob, w, 243)
+    assert meta[kb.M_PASSES] >= 2 and moves < 243
+    from conftest import chains_from_scratch
+
+    assert all(libs > 0 for libs in chains_from_scratch(st[kb.F_COLOR], 9).values())
+
+
+def test_rollout_policy_flags():
+    pos = Position.from_ascii("""
+        . X O . .
+        X O . . .
+        . X . . .
+        . . . . .
+        . . . . .""", to_move=BLACK)
+    flags = np.zeros(4, np.int32)
+    kr._flags(pos.st, pos.nbr, coords.from_gtp("C4", 5), BLACK, flags)
+    assert flags[kr.F_CAPTURE] == 1 and flags[kr.F_SELF_ATARI] == 0
+    kr._flags(pos.st, pos.nbr, coords.from_gtp("A5", 5), BLACK, flags)
+    assert flags[kr.F_SELF_ATARI] == 1  # A5 joins B5 with one liberty left
+    white = Position.from_ascii("""
+        . X O . .
+        X O . . .
+        . X . . .
+        . . . . .
+        . . . . .""", to_move=WHITE)
+    kr._flags(white.st, white.nbr, coords.from_gtp("C4", 5), WHITE, flags)
+    assert flags[kr.F_SAVE] == 1  # extends B4 out of atari
