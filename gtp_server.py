@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--resign-threshold", type=float, default=None,
                     help="resign when the root value (-1..1) stays below this; -1 never")
     ap.add_argument("--ponder", action="store_true", default=None,
-                    help="accepted for compatibility; pondering is not implemented yet")
+                    help="think on the opponent's time (the tree is reused)")
     ap.add_argument("--komi", type=float, default=None)
     ap.add_argument("--size", type=int, default=None, help="initial board size (19)")
     ap.add_argument("--rollouts", choices=["on", "off"], default=None,
@@ -156,7 +156,8 @@ def build_engine(o: dict):
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
     player = PolicyPlayer(ev) if o["policy_only"] else MCTSPlayer(ev, cfg,
                                                                   rollout_weights=weights)
-    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"])
+    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"],
+                       ponder=bool(o["ponder"]))
     Position(o["size"]).legal_moves()  # warm the kernels before the first real command
     return engine
 

@@ -118,6 +118,7 @@ class GtpEngine:
         line = self.preprocess(raw)
         if not line:
             return None
+        self.stop_pondering()
         parts = line.split()
         cid = ""
         if parts[0].isdigit():
@@ -296,7 +297,37 @@ class GtpEngine:
         return coords.to_gtp(res.move, self.size)
 
     def cmd_genmove(self, args, cid):
-        return self._genmove(args)
+        reply = self._genmove(args)
+        self.start_pondering()
+        return reply
+
+    # ----- pondering -------------------------------------------------------------
+    def start_pondering(self) -> None:
+        """Search the opponent's turn in the background until the next command; the
+        tree is reused when the opponent's move arrives."""
+        if not self.ponder or not hasattr(self.player, "search") or self.pos.passes >= 2:
+            return
+        self._ponder_stop = threading.Event()
+        pos = self.pos.copy()
+        cap = getattr(self.player.cfg, "max_nodes", 10_000) // 2
+        stop = self._ponder_stop
+
+        def work():
+            try:
+                self.player.search(pos, stop=lambda: stop.is_set() or
+                                   self.player.tree(pos.size).info[0] >= cap)
+            except Exception:  # pondering is best effort; the next genmove searches anyway
+                log.exception("pondering failed")
+
+        self._ponder_thread = threading.Thread(target=work, daemon=True)
+        self._ponder_thread.start()
+
+    def stop_pondering(self) -> None:
+        thread = getattr(self, "_ponder_thread", None)
+        if thread is not None:
+            self._ponder_stop.set()
+            thread.join()
+            self._ponder_thread = None
 
     def cmd_kgs_genmove_cleanup(self, args, cid):
         return self._genmove(args, cleanup=True)

@@ -173,7 +173,8 @@ class MCTS:
             ) -> int:
         """Simulate from the root until ``visits`` new simulations, ``seconds``, or
         ``stop()``; returns the simulations done."""
-        visits = self.cfg.visits if visits is None and seconds is None else visits
+        if visits is None and seconds is None and stop is None:
+            visits = self.cfg.visits  # no budget given: the configured one
         t0 = time.perf_counter()
         done = 0
         root_last = last_moves(pos).astype(np.int32)

@@ -233,3 +233,17 @@ def test_sabaki_gtp_client_end_to_end():
     first = res["first"]
     assert 0 <= first["winrate"] <= 10000 and first["visits"] >= 1 and first["pv"]
     assert res["illegal"] == "illegal move"
+
+
+def test_pondering_searches_on_the_opponents_time():
+    player = MCTSPlayer(UniformEvaluator(), SearchConfig(visits=8, max_nodes=3000, batch_size=4))
+    eng = GtpEngine(player, size=9, ponder=True)
+    assert ask(eng, "genmove b").startswith("= ")
+    time.sleep(1.0)
+    tree = player.tree(9)
+    eng.stop_pondering()
+    pondered = tree.root_visits()
+    assert pondered > 8  # more than one move's budget went into the opponent's turn
+    move = ask(eng, "genmove w")  # white to move: the pondered tree is its root
+    assert move.startswith("= ")
+    assert ask(eng, "name") == "= alphago-py\n\n"  # any command stops pondering cleanly
