@@ -521,7 +521,7 @@ class GtpEngine:
             interval = int(rest.pop(0)) / 100.0
         elif rest and rest[0] == "interval" and len(rest) > 1 and rest[1].isdigit():
             interval = int(rest[1]) / 100.0
-        return color, max(0.05, interval)
+        return color, min(max(0.05, interval), 60.0)
 
     def _stream_analysis(self, color: int, interval: float, cid: str) -> SearchResult | None:
         """Write '=' then info lines until the next command arrives; returns the last result."""
@@ -540,8 +540,12 @@ class GtpEngine:
         worker = threading.Thread(target=self.player.analyze, args=(pos, stop, interval, report),
                                   daemon=True)
         worker.start()
+        # without an input queue (in-process use) nothing can interrupt: one interval only
+        deadline = None if self.pending is not None else time.perf_counter() + interval
         while worker.is_alive():
             if self.pending is not None and not self.pending.empty():
+                break
+            if deadline is not None and time.perf_counter() >= deadline:
                 break
             worker.join(0.02)
         stop.set()

@@ -1,0 +1,39 @@
+import random
+
+from alphago import fuzz
+from alphago.board import BLACK, WHITE
+from alphago.config import SearchConfig
+from alphago.evaluator import UniformEvaluator
+from alphago.gtp import GtpEngine
+from alphago.player import MCTSPlayer
+
+
+def test_fuzzed_lines_never_break_the_engine():
+    rng = random.Random(12345)
+    player = MCTSPlayer(UniformEvaluator(), SearchConfig(visits=2, max_nodes=500, batch_size=2))
+    eng = GtpEngine(player, size=9)
+    eng.cmd_boardsize(["9"], "")
+    shadow = fuzz.Shadow(9)
+    lines = 0
+    for _ in range(6000):
+        line = fuzz.random_line(rng, shadow.size)
+        words = [w for w in line.split() if not w.isdigit()][:1]
+        if words in (["lz-analyze"], ["loadsgf"]):
+            continue  # streaming and file commands are covered elsewhere
+        out = eng.handle(line + "\n")
+        lines += 1
+        clean = eng.preprocess(line)
+        if not clean:
+            assert out is None
+            continue
+        assert out is not None and out[0] in "=?" and out.endswith("\n\n"), (line, out)
+        ok = out.startswith("=")
+        answer = out[1:].lstrip("0123456789").strip()
+        shadow.apply(clean, ok, answer)
+        if shadow.size != eng.size:
+            raise AssertionError(f"size diverged after {line!r}")
+        for color in (BLACK, WHITE):
+            got = sorted(eng.handle(f"list_stones {'b' if color == BLACK else 'w'}")[1:]
+                         .split())
+            assert got == shadow.stones(color), f"board diverged after {line!r}"
+    assert lines > 5000
