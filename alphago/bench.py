@@ -162,22 +162,49 @@ def bench_network(repeats: int, model: str | None = None, **_) -> dict:
     return out
 
 
+def _rollout_weights():
+    from alphago.rollout_policy import load_weights
+
+    path = Path(__file__).resolve().parents[1] / "data" / "rollout.npz"
+    return load_weights(path if path.exists() else None)[0]
+
+
+def bench_rollout(repeats: int, **_) -> dict:
+    """Playouts of the rollout policy the engine plays with, empty 19x19 board, one core."""
+    from alphago.rollout_policy import playout_speed
+
+    w = _rollout_weights()
+    runs = [playout_speed(w, count=200, seed=s) for s in range(repeats)]
+    return {"rollout_moves_per_s": round(statistics.median(r["rollout_moves_per_s"]
+                                                          for r in runs), 1),
+            "rollout_playouts_per_s": round(statistics.median(r["rollout_playouts_per_s"]
+                                                             for r in runs), 1)}
+
+
 def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
-    """Simulations per second of the full search on the empty 19x19 board."""
+    """Search simulations per second from the empty 19x19 board, one thread."""
+    import numba
+    import torch
+
     from alphago.config import SearchConfig
     from alphago.evaluator import TorchEvaluator, UniformEvaluator
     from alphago.player import MCTSPlayer
 
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
     net, _ = _shipped_model(model)
+    w = _rollout_weights()
     out = {}
-    for key, ev, rollouts in (("mcts_sims_per_s_uniform_rollouts", UniformEvaluator(), True),
-                              ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True),
-                              ("mcts_nn_sims_per_s_no_rollouts",
-                               TorchEvaluator(net, "cpu", bf16=True), False)):
-        cfg = SearchConfig(visits=256, batch_size=16, max_nodes=5000, rollouts=rollouts)
+    cases = (("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024),
+             ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True, 0.5, 256),
+             ("mcts_nn_sims_per_s_no_rollouts", TorchEvaluator(net, "cpu", bf16=True), False,
+              0.0, 256))
+    for key, ev, rollouts, lam, visits in cases:
+        cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
+                           mix_lambda=lam)
 
         def run():
-            player = MCTSPlayer(ev, cfg)
+            player = MCTSPlayer(ev, cfg, rollout_weights=w)
             player.genmove(Position(19), allow_resign=False)
             return cfg.visits
 
@@ -191,6 +218,7 @@ BENCHES = {
     "sgf": bench_sgf,
     "features": bench_features,
     "network": bench_network,
+    "rollout": bench_rollout,
     "mcts": bench_mcts,
 }
 
