@@ -33,6 +33,15 @@ def settled(pos: Position) -> bool:
     return bool(np.all(owner[empty] != 0))
 
 
+def wins_if_game_ends(pos: Position, playouts: int = 64) -> bool:
+    """Would the side to move win if the game ended now, dead stones removed by the
+    playout judge (plain Tromp-Taylor would count hopeless stones as alive)?"""
+    from alphago.scoring import dead_stones, without_dead
+
+    score = without_dead(pos, dead_stones(pos, playouts)).score()
+    return score > 0 if pos.to_move == 1 else score < 0
+
+
 def sensible_mask(pos: Position) -> np.ndarray:
     """Legal moves that do not fill the mover's own true eye. [n*n+1] uint8."""
     mask = pos.legal_moves()
@@ -62,8 +71,8 @@ class PolicyPlayer:
         t0 = time.perf_counter()
         priors = self.policy(pos) * sensible_mask(pos)
         pass_ok = not cleanup or settled(pos)
-        if pos.last_move == pos.pass_move and pos.score() * (1 if pos.to_move == 1 else -1) > 0:
-            move = pos.pass_move  # the opponent passed and we win on the board as it is
+        if pos.last_move == pos.pass_move and wins_if_game_ends(pos):
+            move = pos.pass_move  # the opponent passed and we win as the board stands
         else:
             if not pass_ok:
                 priors[pos.pass_move] = 0
@@ -141,8 +150,8 @@ class MCTSPlayer:
             move = order[0] if order else (pos.pass_move if mask[pos.pass_move] else
                                            int(np.argmax(t.root_priors() * mask)))
         if pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup:
-            if pos.score() * (1 if pos.to_move == 1 else -1) > 0:
-                move = pos.pass_move  # opponent passed and the board as it stands wins
+            if wins_if_game_ends(pos):
+                move = pos.pass_move  # the opponent passed and we win as the board stands
         res.move = move
         if allow_resign and self._should_resign(pos, res):
             res.move = RESIGN

@@ -196,3 +196,18 @@ def test_rollout_policy_flags():
         . . . . .""", to_move=WHITE)
     kr._flags(white.st, white.nbr, coords.from_gtp("C4", 5), WHITE, flags)
     assert flags[kr.F_SAVE] == 1  # extends B4 out of atari
+
+
+def test_pass_only_when_winning_with_dead_stones_removed():
+    from alphago.player import wins_if_game_ends
+
+    # white's lone stone inside black's area is dead: black wins although the raw
+    # Tromp-Taylor count (stone alive) is close
+    pos = Position.from_ascii("""
+        . . X O .
+        . . X O .
+        . O X O .
+        . . X O .
+        . . X O .""", to_move=BLACK, komi=0.5)
+    assert pos.score() < 0  # the raw count, dead stone included, says white
+    assert wins_if_game_ends(pos)
