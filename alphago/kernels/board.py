@@ -541,20 +541,3 @@ def random_playout(st, meta, hist, nbr, diag, zob, max_moves):
 @njit(cache=True)
 def seed_rng(seed):
     np.random.seed(seed)
-
-
-@njit(cache=True)
-def playout_batch(st0, meta0, nbr, diag, zob, count, max_moves, komi):
-    """Run ``count`` playouts from one position; returns black wins and total moves."""
-    st = st0.copy()
-    meta = meta0.copy()
-    hist = np.empty(0, np.int64)
-    wins = 0
-    moves = 0
-    for _ in range(count):
-        st[:, :] = st0
-        meta[:] = meta0
-        moves += random_playout(st, meta, hist, nbr, diag, zob, max_moves)
-        if area_score(st, nbr, komi) > 0:
-            wins += 1
-    return wins, moves

@@ -20,7 +20,7 @@ from numba import njit
 
 from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_LAST, M_LAST2,
                                    M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, OK, area_score, commit,
-                                   is_true_eye, legal_basic)
+                                   is_true_eye, legal_basic, random_playout)
 from alphago.kernels.features import load_position
 
 PAT_BUCKETS = 1 << 16
@@ -204,7 +204,8 @@ def policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves):
 
 @njit(cache=True)
 def playout_batch(st0, meta0, nbr, diag, zob, weights, count, max_moves, komi):
-    """``count`` policy playouts from one position: (black wins, total moves)."""
+    """``count`` playouts from one position with the rollout policy ``weights`` (uniform
+    random moves when it is empty): (black wins, total moves)."""
     st = st0.copy()
     meta = meta0.copy()
     hist = np.empty(0, np.int64)
@@ -213,7 +214,10 @@ def playout_batch(st0, meta0, nbr, diag, zob, weights, count, max_moves, komi):
     for _ in range(count):
         st[:, :] = st0
         meta[:] = meta0
-        moves += policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
+        if weights.shape[0] > 0:
+            moves += policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
+        else:
+            moves += random_playout(st, meta, hist, nbr, diag, zob, max_moves)
         if area_score(st, nbr, komi) > 0:
             wins += 1
     return wins, moves
