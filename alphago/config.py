@@ -55,6 +55,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     value_weight: float = 1.0
+    one_position_per_game: bool = False  # value nets: one training position per game
 
 
 @dataclasses.dataclass(frozen=True)

@@ -144,7 +144,8 @@ class PositionShards:
     """
 
     def __init__(self, shard_dir: str | os.PathLike, split: str, feature_set: FeatureSet | str,
-                 augment: bool = True, max_positions: int | None = None):
+                 augment: bool = True, max_positions: int | None = None,
+                 one_per_game: bool = False, seed: int = 0):
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
             else feature_set
         self.augment = augment
@@ -161,6 +162,9 @@ class PositionShards:
             if max_positions and total >= max_positions:
                 break
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()}
+        if one_per_game:  # the paper's fix for value overfitting: one position per game
+            keep = _one_index_per_game(self.data["game"], np.random.default_rng(seed))
+            self.data = {k: v[keep] for k, v in self.data.items()}
         summary = Path(shard_dir, "summary.json")
         self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
 
@@ -184,6 +188,13 @@ class PositionShards:
         pm = symmetry.point_map(n)
         moves = pm[syms, d["move"][idx].astype(np.int64)].astype(np.int64)
         return planes, moves, d["outcome"][idx].astype(np.float32)
+
+
+def _one_index_per_game(game: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly drawn position index of every game id. [games] int64"""
+    order = rng.permutation(len(game))
+    _, first = np.unique(game[order], return_index=True)
+    return np.sort(order[first])
 
 
 def iter_batches(n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,

@@ -231,7 +231,8 @@ def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig
     if opt_state:
         opt.load_state_dict(opt_state)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    train_set = PositionShards(shard_dir, "train", model_cfg.feature_set)
+    train_set = PositionShards(shard_dir, "train", model_cfg.feature_set,
+                               one_per_game=cfg.one_position_per_game, seed=cfg.seed)
     val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
                              max_positions=cfg.eval_positions)
     log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,

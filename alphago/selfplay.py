@@ -1,0 +1,142 @@
+"""Self-play games with batched network inference shared by all games of a worker.
+
+``play_games`` runs many games at once: every step, the positions of all unfinished
+games go through the network in one forward pass per evaluator (the player to
+move's; an opponent evaluator lets the current policy face an earlier one, as
+AlphaGo's RL stage does). Moves are sampled from the legal, sensible part of
+the policy (temperature 1 by default, as the paper's RL games were), games end
+at two passes or a move cap and are scored on area; with nothing sensible left
+to play, dead stones have been captured, so the count is exact.
+Outputs are the SGFs and position shards in the format ``dataset`` reads, the
+outcome of each position stored from the mover's view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from alphago import dataset, features, sgf, symmetry
+from alphago.board import BLACK, WHITE, Position
+from alphago.evaluator import Evaluator
+from alphago.player import sensible_mask
+
+
+@dataclasses.dataclass(frozen=True)
+class SelfPlayConfig:
+    games: int = 64
+    size: int = 19
+    komi: float = 7.5
+    max_moves: int | None = None  # None: 2 * size^2
+    temperature: float = 1.0
+    greedy_after: int | None = None  # play the most probable move after this many moves
+    seed: int = 0
+
+
+@dataclasses.dataclass
+class SelfPlayGame:
+    moves: list[tuple[int, int]]
+    result: str
+    winner: int  # BLACK, WHITE or 0
+    black: str
+    white: str
+
+
+def _sample(priors: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
+    if temperature <= 0:
+        return int(np.argmax(priors))
+    p = priors.astype(np.float64) ** (1.0 / temperature)
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+def _policies(ev: Evaluator, positions: list[Position], rng: np.random.Generator) -> np.ndarray:
+    """Sensible-move priors for positions of one board size, one forward pass."""
+    n = positions[0].size
+    syms = rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
+    planes = np.stack([features.position_planes(p, ev.feature_set, int(s))
+                       for p, s in zip(positions, syms)])
+    priors, _ = ev.evaluate(planes)
+    pm = symmetry.point_map(n)
+    out = np.empty_like(priors)
+    for i, (pos, s) in enumerate(zip(positions, syms)):
+        pr = priors[i][pm[s]] * sensible_mask(pos)
+        pr[pos.pass_move] = 0.0  # pass only when nothing sensible is left
+        total = pr.sum()
+        if total <= 0:
+            pr[:] = 0.0
+            pr[pos.pass_move] = 1.0
+        else:
+            pr /= total
+        out[i] = pr
+    return out
+
+
+def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
+               names: tuple[str, str] = ("current", "current")) -> list[SelfPlayGame]:
+    """Play ``cfg.games`` games; with ``white_ev`` the evaluators swap colours every other
+    game so that each side plays both colours."""
+    rng = np.random.default_rng(cfg.seed)
+    white_ev = white_ev or black_ev
+    max_moves = cfg.max_moves or 2 * cfg.size * cfg.size
+    positions = [Position(cfg.size, cfg.komi, superko=True) for _ in range(cfg.games)]
+    sides = [(black_ev, white_ev) if g % 2 == 0 else (white_ev, black_ev)
+             for g in range(cfg.games)]
+    active = list(range(cfg.games))
+    while active:
+        by_ev: dict[int, list[int]] = {}
+        for g in active:
+            pos = positions[g]
+            ev = sides[g][0] if pos.to_move == BLACK else sides[g][1]
+            by_ev.setdefault(id(ev), []).append(g)
+        for group in by_ev.values():
+            pos0 = positions[group[0]]
+            ev = sides[group[0]][0] if pos0.to_move == BLACK else sides[group[0]][1]
+            priors = _policies(ev, [positions[g] for g in group], rng)
+            for g, pr in zip(group, priors):
+                pos = positions[g]
+                greedy = cfg.greedy_after is not None and pos.move_number >= cfg.greedy_after
+                pos.play(_sample(pr, rng, 0.0 if greedy else cfg.temperature))
+        active = [g for g in active
+                  if positions[g].passes < 2 and positions[g].move_number < max_moves]
+    games = []
+    for g, pos in enumerate(positions):
+        result = pos.result_string()
+        swap = g % 2 == 1
+        games.append(SelfPlayGame(list(pos.moves), result, sgf.parse_winner(result),
+                                  names[1] if swap else names[0], names[0] if swap else names[1]))
+    return games
+
+
+def game_record(game: SelfPlayGame, cfg: SelfPlayConfig, name: str) -> sgf.GameRecord:
+    return sgf.GameRecord(name=name, size=cfg.size, komi=cfg.komi, handicap=0,
+                          result=game.result, moves=game.moves, black_name=game.black,
+                          white_name=game.white)
+
+
+def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | Path,
+                prefix: str = "game", first_id: int = 0, shard_size: int = 250_000,
+                val_fraction: float = 0.05) -> dict:
+    """SGFs under out/sgf and position shards under out/train and out/val (split by
+    game, as prepare_data does); game ids start at first_id."""
+    import json
+
+    out = Path(out_dir)
+    (out / "sgf").mkdir(parents=True, exist_ok=True)
+    writers = {s: dataset.ShardWriter(out, s, shard_size) for s in ("train", "val")}
+    for i, game in enumerate(games):
+        gid = first_id + i
+        (out / "sgf" / f"{prefix}_{gid:06d}.sgf").write_bytes(
+            sgf.game_to_sgf(cfg.size, game.moves, komi=cfg.komi, result=game.result,
+                            black=game.black, white=game.white))
+        rec = game_record(game, cfg, f"{prefix}_{gid}")
+        writers[sgf.split_of(rec, val_fraction)].add(dataset.game_arrays(rec), gid)
+    for w in writers.values():
+        w.flush()
+    (out / "summary.json").write_text(json.dumps({"board_size": cfg.size,
+                                                  "source": "self-play"}))
+    return {"games": len(games),
+            "positions": {s: w.positions for s, w in writers.items()},
+            "black_wins": sum(g.winner == BLACK for g in games),
+            "white_wins": sum(g.winner == WHITE for g in games)}

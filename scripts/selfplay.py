@@ -1,0 +1,55 @@
+#!/usr/bin/env python
+"""Self-play games of a policy network (optionally against an earlier one) -> SGFs + shards.
+
+    python scripts/selfplay.py --model data/policy_sl.pt --games 256 --out runs/sp/gen0
+    python scripts/train_sl.py --shards runs/sp/gen0 --run runs/value --heads value \\
+        --feature-set basic --one-position-per-game true          # value net on the outcomes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="policy checkpoint playing")
+    ap.add_argument("--opponent", help="checkpoint of an earlier policy to play against")
+    ap.add_argument("--games", type=int, default=64, help="games, all played in one batch")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--size", type=int, default=19)
+    ap.add_argument("--komi", type=float, default=7.5)
+    ap.add_argument("--max-moves", type=int)
+    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--greedy-after", type=int)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--first-id", type=int, default=0, help="id of the first game")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args(argv)
+    if args.games < 1 or not 5 <= args.size <= 19:
+        ap.error("--games must be >= 1 and --size within 5..19")
+    from alphago import checkpoint, selfplay
+    from alphago.evaluator import TorchEvaluator
+
+    try:
+        me = TorchEvaluator.from_checkpoint(args.model, args.device)
+        opp = TorchEvaluator.from_checkpoint(args.opponent, args.device) if args.opponent else None
+    except checkpoint.CheckpointError as exc:
+        ap.error(str(exc))
+    cfg = selfplay.SelfPlayConfig(games=args.games, size=args.size, komi=args.komi,
+                                  max_moves=args.max_moves, temperature=args.temperature,
+                                  greedy_after=args.greedy_after, seed=args.seed)
+    names = (Path(args.model).stem, Path(args.opponent).stem if args.opponent
+             else Path(args.model).stem)
+    games = selfplay.play_games(me, cfg, opp, names)
+    print(json.dumps(selfplay.write_games(games, cfg, args.out, first_id=args.first_id)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
