@@ -100,12 +100,17 @@ class _BatchStream(torch.utils.data.IterableDataset):
                     torch.from_numpy(outcomes)
 
 
-def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float):
+def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float,
+            reinforce: bool = False):
     logits, value = model(planes)
     loss = torch.zeros((), device=planes.device)
     out = {}
     if logits is not None:
-        ce = F.cross_entropy(logits.float(), moves)
+        if reinforce:  # REINFORCE, baseline 0: raise the odds of the winner's moves
+            ce_each = F.cross_entropy(logits.float(), moves, reduction="none")
+            ce = (outcomes * ce_each).mean()
+        else:
+            ce = F.cross_entropy(logits.float(), moves)
         loss = loss + ce
         out["policy_loss"] = ce.detach()
         out["top1"] = (logits.argmax(1) == moves).float().mean().detach()
@@ -255,7 +260,7 @@ def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig
                 memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
                 loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
-                                      cfg.value_weight)
+                                      cfg.value_weight, cfg.reinforce)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

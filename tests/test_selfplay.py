@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from alphago import dataset, sgf
@@ -40,3 +41,18 @@ def test_value_net_trains_on_one_position_per_game(tmp_path):
                        checkpoint_every=10, workers=0, one_position_per_game=True)
     res = train(str(tmp_path / "sp"), str(tmp_path / "run"), mcfg, tcfg, "cpu", progress=False)
     assert res.step == 20 and 0 <= res.metrics["val"]["value_mse"] <= 4
+
+
+def test_reinforce_loss_follows_the_outcome():
+    from alphago.train import _losses
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(board_size=5, filters=4, depth=1))
+    planes = torch.rand(6, 16, 5, 5)
+    moves = torch.randint(0, 26, (6,))
+    win = torch.ones(6)
+    loss_win, _ = _losses(model, planes, moves, win, model.cfg, 1.0, reinforce=True)
+    loss_loss, _ = _losses(model, planes, moves, -win, model.cfg, 1.0, reinforce=True)
+    plain, _ = _losses(model, planes, moves, win, model.cfg, 1.0)
+    assert loss_win.item() == pytest.approx(plain.item(), rel=1e-5)
+    assert loss_loss.item() == pytest.approx(-plain.item(), rel=1e-5)
