@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Train the supervised policy network (or a value/both-head net) on position shards.
 
-    python scripts/train_sl.py --shards shards/pro --run runs/sl --filters 64 --depth 6
-    python scripts/train_sl.py --shards shards/pro --run runs/sl --resume      # continue
+    python scripts/train_sl.py --shards shards/pro --run-dir runs/sl --filters 64 --depth 6
+    python scripts/train_sl.py --shards shards/pro --run-dir runs/sl --resume  # continue
     torchrun --nproc_per_node 8 scripts/train_sl.py --shards ... --device cuda  # DDP
 """
 
@@ -22,9 +22,9 @@ from alphago.config import ModelConfig, TrainConfig, from_dict, load_overrides  
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shards", required=True, help="directory made by prepare_data.py")
-    ap.add_argument("--run", required=True, help="run directory: checkpoints, log.csv, tb/")
+    ap.add_argument("--run-dir", required=True, help="run directory: checkpoints, log.csv, tb/")
     ap.add_argument("--config", help="TOML/JSON file with [model] and [train] tables")
-    ap.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     ap.add_argument("--init-from", help="start from this checkpoint's weights")
     ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     ap.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
     try:
-        result = train.train(args.shards, args.run, model_cfg, train_cfg, args.device,
+        result = train.train(args.shards, args.run_dir, model_cfg, train_cfg, args.device,
                              args.resume, args.max_steps, bf16, args.init_from,
                              progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:

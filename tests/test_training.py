@@ -128,3 +128,23 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
     with pytest.raises(checkpoint.CheckpointError):
         checkpoint.load_model(tmp_path / "missing.pt")
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_torchrun_ddp_on_cpu(shards, tmp_path):
+    """Two ranks with the gloo backend: the same script DDP uses on GPUs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = shards
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--standalone", str(root / "scripts" / "train_sl.py"), "--shards", str(out),
+           "--run-dir", str(tmp_path / "ddp"), "--device", "cpu", "--filters", "8",
+           "--depth", "1", "--batch-size", "16", "--total-steps", "8", "--eval-every", "4",
+           "--eval-positions", "64", "--checkpoint-every", "4", "--workers", "0",
+           "--threads", "1", "--quiet"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert checkpoint.load_state(tmp_path / "ddp" / "last.pt")["step"] == 8
+    assert (tmp_path / "ddp" / "log.csv").read_text().count("\n") == 3
