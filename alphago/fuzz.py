@@ -34,7 +34,8 @@ def random_vertex(rng: random.Random, n: int) -> str:
 def random_line(rng: random.Random, n: int) -> str:
     r = rng.random()
     if r < 0.05:  # raw garbage
-        return "".join(chr(rng.randrange(0, 0x2FF)) for _ in range(rng.randrange(1, 40)))
+        text = "".join(chr(rng.randrange(0, 0x2FF)) for _ in range(rng.randrange(1, 40)))
+        return text.replace("\n", "\r")  # one fuzz line stays one GTP line
     if r < 0.07:
         return "x" * rng.randrange(1000, 70000)  # overlong
     if r < 0.45:
@@ -94,3 +95,4 @@ class Shadow:
     def stones(self, color: int) -> list[str]:
         return sorted(coords.to_gtp(int(p), self.size)
                       for p in range(self.size * self.size) if self.pos.color_at(p) == color)
+
