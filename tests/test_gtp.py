@@ -129,6 +129,10 @@ def test_loadsgf_and_printsgf(engine, tmp_path, test_data):
     assert out.startswith("= \n(;") and "SZ[19]" in out
     assert ask(engine, f"printsgf {tmp_path / 'g.sgf'}") == "=\n\n"
     assert (tmp_path / "g.sgf").read_text().startswith("(;")
+    stones = (ask(engine, "list_stones b"), ask(engine, "list_stones w"))
+    assert ask(engine, "clear_board") == "=\n\n"
+    assert ask(engine, f"loadsgf {tmp_path / 'g.sgf'}") == "= white\n\n"  # round trip
+    assert (ask(engine, "list_stones b"), ask(engine, "list_stones w")) == stones
 
 
 def test_scoring_commands(engine):

@@ -84,7 +84,7 @@ def test_broken_engines_lose(tmp_path, kind):
 def test_match_against_gnugo_writes_everything(tmp_path):
     cfg = match.MatchConfig(
         engines=(("us", US), ("gnugo", f"{GNUGO} --mode gtp --level 1")), games=2,
-        game=match.GameConfig(size=9, max_moves=60, scorer="referee",
+        game=match.GameConfig(size=9, scorer="referee",
                               referee=f"{GNUGO} --mode gtp --level 1"), parallel=2)
     summary = match.run_match(cfg, tmp_path, progress=False)
     pair = summary["pairs"][0]
