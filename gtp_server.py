@@ -148,7 +148,7 @@ def build_engine(o: dict):
     rollouts = o["rollouts"] in ("on", True)
     cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,
-                       threads=o["threads"], resign_threshold=o["resign_threshold"],
+                       resign_threshold=o["resign_threshold"],
                        seed=o["seed"], mix_lambda=o["mix_lambda"])
     from alphago.rollout_policy import load_weights
 

@@ -61,18 +61,17 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
-    """MCTS settings (AlphaGo's values where the paper gives them)."""
+    """MCTS settings (AlphaGo's values where the paper gives them). Leaves expand on their
+    first visit; CPU threads are a process setting (torch and numba), see gtp_server.py."""
 
     visits: int = 400
     seconds: float | None = None
     c_puct: float = 5.0
     virtual_loss: int = 3
-    expand_threshold: int = 1
     mix_lambda: float = 0.5
     batch_size: int = 8
     max_nodes: int = 100_000
     rollouts: bool = True
-    threads: int = 1
     resign_threshold: float = -0.9
     seed: int = 0
 
