@@ -14,7 +14,6 @@ into the numba cache: about a minute, once).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys

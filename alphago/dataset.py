@@ -18,7 +18,6 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from alphago import features, sgf
-from alphago.board import BLACK
 from alphago.features import HISTORY, FeatureSet
 
 SHARD_FIELDS = ("stones", "to_move", "ko", "last", "move", "outcome", "game")

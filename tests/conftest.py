@@ -1,6 +1,5 @@
 """Shared fixtures and an independent, from-scratch Go reference for the tests."""
 
-import os
 from pathlib import Path
 
 import numpy as np

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from alphago import checkpoint, dataset, sgf, symmetry
+from alphago import checkpoint, dataset, sgf
 from alphago.config import ModelConfig, TrainConfig
 from alphago.model import build_model
 from alphago.train import evaluate, learning_rate, train

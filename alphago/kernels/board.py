@@ -275,7 +275,6 @@ def _merge(st, nbr, big, small):
 @njit(cache=True)
 def _place(st, meta, nbr, zob, p, color):
     """Put a stone, resolve captures and merges. Returns stones captured and the last one."""
-    opp = 3 - color
     st[F_COLOR, p] = color
     st[F_AGE, p] = meta[M_MOVES]
     st[F_HEAD, p] = p

@@ -240,7 +240,6 @@ def sgd_epoch(colors, to_move, ko, last, moves, nbr, diag, zob, weights, lr, l2,
     """One pass of softmax regression over stored positions (in ``order``); returns
     (log-likelihood sum, top-1 hits, positions). ``train`` False only measures."""
     nn = colors.shape[1]
-    n = int(round(np.sqrt(nn)))
     st = np.zeros((9, nn), np.int32)
     meta = np.zeros(13, np.int64)
     cands = np.empty(MAX_CANDS, np.int32)
