@@ -229,7 +229,8 @@ class GtpEngine:
         self.pos.to_move = WHITE
         self.handicap_points = list(points)
 
-    def cmd_fixed_handicap(self, args, cid):
+    def _handicap_count(self, args) -> int:
+        """The stone count of a handicap command, on an empty board only."""
         self._args(args, 1)
         try:
             count = int(args[0])
@@ -237,24 +238,24 @@ class GtpEngine:
             raise GtpError("handicap not an integer") from None
         if self.pos.st[kb.F_COLOR].any() or self.pos.moves:
             raise GtpError("board not empty")
-        points = fixed_handicap_points(self.size, count)
+        return count
+
+    def cmd_fixed_handicap(self, args, cid):
+        points = fixed_handicap_points(self.size, self._handicap_count(args))
         self._place_handicap(points)
         return " ".join(coords.to_gtp(p, self.size) for p in points)
 
     def cmd_place_free_handicap(self, args, cid):
-        self._args(args, 1)
-        try:
-            count = int(args[0])
-        except ValueError:
-            raise GtpError("handicap not an integer") from None
-        if self.pos.st[kb.F_COLOR].any() or self.pos.moves:
-            raise GtpError("board not empty")
+        count = self._handicap_count(args)
         if count < 2 or count >= self.size * self.size:
             raise GtpError("invalid number of stones")
-        try:
-            points = fixed_handicap_points(self.size, min(count, 9))
-        except GtpError:
-            points = []
+        points: list[int] = []
+        for k in range(min(count, 9), 1, -1):  # the largest fixed layout that fits
+            try:
+                points = fixed_handicap_points(self.size, k)
+                break
+            except GtpError:
+                continue
         if len(points) < count:  # more than the fixed layout: the policy's favourite points
             pri = self.player.policy(self.pos)[:-1].copy()
             pri[points] = -1

@@ -251,3 +251,10 @@ def test_pondering_searches_on_the_opponents_time():
     move = ask(eng, "genmove w")  # white to move: the pondered tree is its root
     assert move.startswith("= ")
     assert ask(eng, "name") == "= alphago-py\n\n"  # any command stops pondering cleanly
+
+
+def test_place_free_handicap_beyond_the_fixed_layout():
+    eng = GtpEngine(PolicyPlayer(UniformEvaluator()), size=10)  # even board: 4 fixed points
+    out = ask(eng, "place_free_handicap 6").split()[1:]
+    assert len(set(out)) == 6
+    assert {"C3", "H8", "C8", "H3"} <= set(out)  # the fixed four (3rd line), then two more
