@@ -82,6 +82,14 @@ class TorchEvaluator:
             return priors.cpu().numpy(), values.cpu().numpy()
 
 
+def orient_and_mask(priors: np.ndarray, sym: int, mask: np.ndarray, n: int) -> np.ndarray:
+    """A network prior [n*n+1] seen under symmetry ``sym``, back in the board's frame,
+    restricted to ``mask`` and renormalised (uniform over the mask if nothing is left)."""
+    pr = priors[symmetry.point_map(n)[sym]] * mask  # the net saw point pm[s, p] for board p
+    total = pr.sum()
+    return pr / total if total > 0 else mask / max(1, mask.sum())
+
+
 def evaluate_positions(evaluator: Evaluator, positions: Sequence[Position],
                        syms: Sequence[int] | None = None, mask_illegal: bool = True
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,15 +100,10 @@ def evaluate_positions(evaluator: Evaluator, positions: Sequence[Position],
     planes = np.stack([features.position_planes(p, evaluator.feature_set, s)
                        for p, s in zip(positions, syms)])
     priors, values = evaluator.evaluate(planes)
-    pm = symmetry.point_map(n)
     out = np.empty_like(priors)
-    for i, s in enumerate(syms):
-        out[i] = priors[i][pm[s]]  # the net saw point pm[s, p] where the board has p
-    if mask_illegal:
-        for i, pos in enumerate(positions):
-            out[i] *= pos.legal_moves()
-            total = out[i].sum()
-            out[i] = out[i] / total if total > 0 else pos.legal_moves() / pos.legal_moves().sum()
+    for i, (pos, s) in enumerate(zip(positions, syms)):
+        mask = pos.legal_moves() if mask_illegal else np.ones(n * n + 1, np.float32)
+        out[i] = orient_and_mask(priors[i], s, mask, n)
     return out.astype(np.float32), values.astype(np.float32)
 
 

@@ -19,7 +19,7 @@ from numba import njit, prange
 from alphago import coords, symmetry
 from alphago.board import BLACK, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator
+from alphago.evaluator import Evaluator, orient_and_mask
 from alphago.features import HISTORY, last_moves
 from alphago.kernels import board as kb
 from alphago.kernels import features as kf
@@ -149,15 +149,12 @@ class MCTS:
         planes = np.stack([self._planes_for_state(sts[i], metas[i], lasts[i], syms[i])
                            for i in range(b)])
         priors, values = self.ev.evaluate(planes)
-        pm = symmetry.point_map(self.size)
         nbr, _ = _geometry(self.size)
         out = np.empty_like(priors)
         mask = np.zeros(self.size * self.size + 1, np.uint8)
         for i in range(b):
             kb.legal_mask(sts[i], metas[i], hists[i], nbr, _zob(self.size), True, mask)
-            pr = priors[i][pm[syms[i]]] * mask
-            total = pr.sum()
-            out[i] = pr / total if total > 0 else mask / mask.sum()
+            out[i] = orient_and_mask(priors[i], syms[i], mask, self.size)
         return out, values
 
     def _evaluate_positions(self, positions):

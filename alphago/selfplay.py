@@ -20,7 +20,7 @@ import numpy as np
 
 from alphago import dataset, features, sgf, symmetry
 from alphago.board import BLACK, WHITE, Position
-from alphago.evaluator import Evaluator
+from alphago.evaluator import Evaluator, orient_and_mask
 from alphago.player import sensible_mask
 
 
@@ -58,18 +58,13 @@ def _policies(ev: Evaluator, positions: list[Position], rng: np.random.Generator
     planes = np.stack([features.position_planes(p, ev.feature_set, int(s))
                        for p, s in zip(positions, syms)])
     priors, _ = ev.evaluate(planes)
-    pm = symmetry.point_map(n)
     out = np.empty_like(priors)
     for i, (pos, s) in enumerate(zip(positions, syms)):
-        pr = priors[i][pm[s]] * sensible_mask(pos)
-        pr[pos.pass_move] = 0.0  # pass only when nothing sensible is left
-        total = pr.sum()
-        if total <= 0:
-            pr[:] = 0.0
-            pr[pos.pass_move] = 1.0
-        else:
-            pr /= total
-        out[i] = pr
+        mask = sensible_mask(pos)
+        mask[pos.pass_move] = 0  # pass only when nothing sensible is left
+        if not mask.any():
+            mask[pos.pass_move] = 1
+        out[i] = orient_and_mask(priors[i], int(s), mask, n)
     return out
 
 
