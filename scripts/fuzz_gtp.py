@@ -11,6 +11,7 @@ import argparse
 import json
 import random
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -43,10 +44,11 @@ def main(argv=None) -> int:
     ap.add_argument("--check-every", type=int, default=1, help="compare boards every K lines")
     args = ap.parse_args(argv)
     rng = random.Random(args.seed)
+    workdir = tempfile.mkdtemp(prefix="fuzz_gtp_")  # printsgf FILE writes fuzzed names here
     proc = subprocess.Popen([sys.executable, str(ROOT / "gtp_server.py"), "--uniform",
                              "--visits", "2", "--max-nodes", "500", "--size", "9"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=workdir)
     shadow = fuzz.Shadow(9)
     sent = errors = mismatches = 0
     t0 = time.time()

@@ -8,7 +8,8 @@ from alphago.gtp import GtpEngine
 from alphago.player import MCTSPlayer
 
 
-def test_fuzzed_lines_never_break_the_engine():
+def test_fuzzed_lines_never_break_the_engine(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # printsgf with a fuzzed file name writes here
     rng = random.Random(12345)
     player = MCTSPlayer(UniformEvaluator(), SearchConfig(visits=2, max_nodes=500, batch_size=2))
     eng = GtpEngine(player, size=9)
