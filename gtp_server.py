@@ -27,7 +27,8 @@ DEFAULT_MODEL = ROOT / "data" / "policy_sl.pt"
 DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
-               "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy")
+               "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
+               "expand_visits", "nn_cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch-size", type=int, default=None, help="leaves per network call (8)")
     ap.add_argument("--c-puct", type=float, default=None)
     ap.add_argument("--max-nodes", type=int, default=None)
+    ap.add_argument("--expand-visits", type=int, default=None,
+                    help="visits before a leaf is expanded (1; AlphaGo used 40)")
+    ap.add_argument("--nn-cache", type=int, default=None,
+                    help="network evaluations cached by position (50000; 0 = off)")
     ap.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default)")
     return ap
 
@@ -67,7 +72,7 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
             "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
             "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
             "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
-            "rollout_policy": None}
+            "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000}
     if args.config:
         from alphago.config import load_overrides
 
@@ -105,6 +110,8 @@ def _check(ap, o) -> None:
         ap.error("--batch-size must be >= 1 and --max-nodes >= 100")
     if o["rollouts"] not in ("on", "off", True, False):
         ap.error("--rollouts must be on or off")
+    if o["expand_visits"] < 1 or o["nn_cache"] < 0:
+        ap.error("--expand-visits must be >= 1 and --nn-cache >= 0")
     if not 0.0 <= o["mix_lambda"] <= 1.0:
         ap.error("--mix-lambda must be within 0..1")
     rp = o["rollout_policy"]
@@ -148,7 +155,8 @@ def build_engine(o: dict):
     cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,
                        resign_threshold=o["resign_threshold"],
-                       seed=o["seed"], mix_lambda=o["mix_lambda"])
+                       seed=o["seed"], mix_lambda=o["mix_lambda"],
+                       expand_visits=o["expand_visits"], nn_cache_size=o["nn_cache"])
     from alphago.rollout_policy import load_weights
 
     rp = o["rollout_policy"]

@@ -185,8 +185,29 @@ def bench_rollout(repeats: int, **_) -> dict:
                                                              for r in runs), 1)}
 
 
+class _TimedEvaluator:
+    """Wraps an evaluator and adds up the seconds spent inside it."""
+
+    def __init__(self, ev):
+        self.ev = ev
+        self.feature_set, self.has_value, self.has_policy = (ev.feature_set, ev.has_value,
+                                                             ev.has_policy)
+        self.seconds = 0.0
+        self.positions = 0
+
+    def evaluate(self, planes):
+        t0 = time.perf_counter()
+        out = self.ev.evaluate(planes)
+        self.seconds += time.perf_counter() - t0
+        self.positions += planes.shape[0]
+        return out
+
+
 def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
-    """Search simulations per second from the empty 19x19 board, one thread."""
+    """Search simulations per second from the empty 19x19 board, one thread, and the
+    search's own cost next to the network's (cache off, so every simulation pays a
+    network evaluation: ``mcts_search_overhead_pct`` = time outside the network over
+    time inside it)."""
     import numba
     import torch
 
@@ -199,21 +220,35 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
     net, _ = _shipped_model(model)
     w = _rollout_weights()
     out = {}
-    cases = (("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024),
-             ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True, 0.5, 256),
+    cases = (("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000),
+             ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True, 0.5, 256,
+              50_000),
              ("mcts_nn_sims_per_s_no_rollouts", TorchEvaluator(net, "cpu", bf16=True), False,
-              0.0, 256))
-    for key, ev, rollouts, lam, visits in cases:
+              0.0, 1024, 0))
+    for key, ev, rollouts, lam, visits, cache in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
-                           mix_lambda=lam)
+                           mix_lambda=lam, nn_cache_size=cache)
+        timed = _TimedEvaluator(ev)
+        overheads = []
 
-        def run():
-            player = MCTSPlayer(ev, cfg, rollout_weights=w)
+        player = MCTSPlayer(timed, cfg, rollout_weights=w)
+
+        def run(cfg=cfg, timed=timed, overheads=overheads, player=player):
+            timed.seconds = 0.0
+            tree = player.tree(19)
+            tree.root_moves = None  # a fresh tree each time (allocated once, as in play)
+            tree.cache.clear()
+            t0 = time.perf_counter()
             player.genmove(Position(19), allow_resign=False)
+            wall = time.perf_counter() - t0
+            overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
             return cfg.visits
 
         run()
+        overheads.clear()
         out[key] = round(_median_rate(run, max(1, repeats // 2)), 1)
+        if key == "mcts_nn_sims_per_s_no_rollouts":
+            out["mcts_search_overhead_pct"] = round(statistics.median(overheads), 1)
     return out
 
 

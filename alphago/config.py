@@ -61,8 +61,13 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
-    """MCTS settings (AlphaGo's values where the paper gives them). Leaves expand on their
-    first visit; CPU threads are a process setting (torch and numba), see gtp_server.py."""
+    """MCTS settings (AlphaGo's values where the paper gives them). CPU threads are a
+    process setting (torch and numba), see gtp_server.py.
+
+    ``expand_visits``: a leaf edge is expanded (its child node created with network priors)
+    once it has this many visits; before that, its simulations are valued by rollouts alone
+    (and by the value net when there is one). AlphaGo used 40; 1 expands on the first visit.
+    ``nn_cache_size``: evaluations kept by position key (0 turns the cache off)."""
 
     visits: int = 400
     seconds: float | None = None
@@ -72,6 +77,8 @@ class SearchConfig:
     batch_size: int = 8
     max_nodes: int = 100_000
     rollouts: bool = True
+    expand_visits: int = 1
+    nn_cache_size: int = 50_000
     resign_threshold: float = -0.9
     seed: int = 0
 

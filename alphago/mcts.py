@@ -19,11 +19,11 @@ from numba import njit, prange
 from alphago import coords, symmetry
 from alphago.board import BLACK, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, orient_and_mask
+from alphago.evaluator import Evaluator, NNCache
 from alphago.features import HISTORY, last_moves
 from alphago.kernels import board as kb
-from alphago.kernels import features as kf
 from alphago.kernels import rollout as kr
+from alphago.kernels import search as ks
 from alphago.kernels import tree as kt
 
 MAX_DEPTH = 1000
@@ -94,8 +94,11 @@ class MCTS:
         self.root_key: int | None = None
         self.use_value = evaluator.has_value and cfg.mix_lambda < 1.0
         self.use_rollouts = cfg.rollouts and (cfg.mix_lambda > 0.0 or not evaluator.has_value)
-        self.path_s = np.zeros(MAX_DEPTH, np.int64)
-        self.path_a = np.zeros(MAX_DEPTH, np.int64)
+        # without a value net or rollouts the network is the only thing to evaluate with
+        self.need_net = self.use_value or not self.use_rollouts
+        self.expand_visits = 1 if not self.use_rollouts else max(1, cfg.expand_visits)
+        self.cache = NNCache(cfg.nn_cache_size)
+        self._buf: dict[str, np.ndarray] | None = None
 
     # ----- root management ---------------------------------------------------
     def set_root(self, pos: Position, noise: float = 0.0) -> None:
@@ -128,41 +131,59 @@ class MCTS:
         return True
 
     # ----- evaluation ----------------------------------------------------------
-    def _planes_for_state(self, st, meta, last, sym):
-        fs = self.ev.feature_set
-        out = np.zeros((fs.planes, self.size * self.size), np.uint8)
-        core = out[:-1] if fs.color_plane else out
-        nbr, diag = _geometry(self.size)
-        if fs.kernel_id == 1:
-            kf.fill_alphago(st, meta, last, nbr, diag, _zob(self.size), core)
-        else:
-            kf.fill_basic(st, meta, last, nbr, diag, core)
-        if fs.color_plane:
-            out[-1] = 1 if meta[kb.M_TOMOVE] == BLACK else 0
-        planes = out.reshape(fs.planes, self.size, self.size)
-        return symmetry.apply_planes(planes, sym)
-
-    def _evaluate_states(self, sts, metas, hists, lasts):
-        """Masked priors and values for leaf states (random symmetry each)."""
-        b = len(sts)
-        syms = self.rng.integers(0, 8, b)
-        planes = np.stack([self._planes_for_state(sts[i], metas[i], lasts[i], syms[i])
-                           for i in range(b)])
-        priors, values = self.ev.evaluate(planes)
-        nbr, _ = _geometry(self.size)
-        out = np.empty_like(priors)
-        mask = np.zeros(self.size * self.size + 1, np.uint8)
+    def _net(self, sts, metas, lasts, keys) -> tuple[np.ndarray, np.ndarray]:
+        """Network priors (board frame, unmasked) and values for leaf states, through
+        the evaluation cache; each miss is seen under a random symmetry."""
+        b, a = len(sts), self.size * self.size + 1
+        priors = np.empty((b, a), np.float32)
+        values = np.zeros(b, np.float32)
+        miss = []
         for i in range(b):
-            kb.legal_mask(sts[i], metas[i], hists[i], nbr, _zob(self.size), True, mask)
-            out[i] = orient_and_mask(priors[i], syms[i], mask, self.size)
-        return out, values
+            hit = self.cache.get(int(keys[i]))
+            if hit is None:
+                miss.append(i)
+            else:
+                priors[i], values[i] = hit
+        if not miss:
+            return priors, values
+        miss = np.asarray(miss)
+        syms = self.rng.integers(0, 8, len(miss))
+        planes = self._planes(sts[miss], metas[miss], lasts[miss], syms)
+        pr, v = self.ev.evaluate(planes)
+        pm = symmetry.point_map(self.size)
+        board = np.take_along_axis(pr, pm[syms].astype(np.int64), axis=1)  # net saw pm[s, p]
+        for j, i in enumerate(miss):
+            priors[i], values[i] = board[j], v[j]
+            self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
+        return priors, values
+
+    def _planes(self, sts, metas, lasts, syms) -> np.ndarray:
+        fs = self.ev.feature_set
+        n = self.size
+        out = np.zeros((len(sts), fs.planes, n * n), np.uint8)
+        core = out[:, :-1] if fs.color_plane else out
+        nbr, diag = _geometry(n)
+        pm = symmetry.point_map(n).astype(np.int64)
+        if fs.kernel_id == 1:
+            ks.fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, _zob(n), core)
+        else:
+            ks.fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, core)
+        if fs.color_plane:
+            out[:, -1] = (metas[:, kb.M_TOMOVE] == BLACK)[:, None]
+        return out.reshape(len(sts), fs.planes, n, n)
 
     def _evaluate_positions(self, positions):
-        sts = [p.st.copy() for p in positions]
-        metas = [p.meta.copy() for p in positions]
-        hists = [p.hist for p in positions]
-        lasts = [last_moves(p).astype(np.int32) for p in positions]
-        return self._evaluate_states(sts, metas, hists, lasts)
+        """Masked priors and values for whole positions (the root)."""
+        sts = np.stack([p.st for p in positions])
+        metas = np.stack([p.meta for p in positions])
+        lasts = np.stack([last_moves(p).astype(np.int32) for p in positions])
+        keys = np.array([ks.position_key(m, la) for m, la in zip(metas, lasts)], np.int64)
+        priors, values = self._net(sts, metas, lasts, keys)
+        for i, p in enumerate(positions):
+            mask = p.legal_moves()
+            total = (priors[i] * mask).sum()
+            priors[i] = priors[i] * mask / total if total > 0 else mask / max(1, mask.sum())
+        return priors, values
 
     # ----- simulations ---------------------------------------------------------
     def run(self, pos: Position, visits: int | None = None, seconds: float | None = None,
@@ -188,63 +209,49 @@ class MCTS:
                 on_batch()
         return done
 
+    def _buffers(self, b: int):
+        if self._buf is None or self._buf["st"].shape[0] < b:
+            nn, a = self.size * self.size, self.size * self.size + 1
+            self._buf = {"st": np.zeros((b, kb.NF, nn), np.int32),
+                         "meta": np.zeros((b, kb.NM), np.int64),
+                         "last": np.zeros((b, HISTORY), np.int32),
+                         "mask": np.zeros((b, a), np.uint8),
+                         "ps": np.zeros((b, MAX_DEPTH), np.int64),
+                         "pa": np.zeros((b, MAX_DEPTH), np.int64),
+                         "depth": np.zeros(b, np.int64), "status": np.zeros(b, np.int64),
+                         "key": np.zeros(b, np.int64)}
+        return {k: v[:b] for k, v in self._buf.items()}
+
     def _batch(self, pos: Position, root_last: np.ndarray, b: int) -> int:
+        """One batch of simulations: compiled selection, one network call for the
+        leaves that need it (minus cache hits), rollouts, compiled backup."""
         cfg = self.cfg
         nbr, diag = _geometry(self.size)
         zob = _zob(self.size)
-        leaves = []
-        for _ in range(b):
-            st, meta, hist = pos.st.copy(), pos.meta.copy(), pos.hist.copy()
-            hist = np.concatenate([hist, np.zeros(MAX_DEPTH, np.int64)])
-            d = kt.select_leaf(self.N, self.W, self.P, self.C, self.info, st, meta, hist, nbr,
-                               zob, cfg.c_puct, cfg.virtual_loss, self.path_s, self.path_a)
-            leaves.append((self.path_s[:d].copy(), self.path_a[:d].copy(), st, meta, hist))
-        terminal = [meta[kb.M_PASSES] >= 2 or len(ps) == 0 for ps, _, _, meta, _ in leaves]
-        live = [i for i, t in enumerate(terminal) if not t]
-        values = np.zeros(b, np.float32)
-        priors = {}
-        if live:
-            lasts = [self._leaf_last(root_last, leaves[i][1]) for i in live]
-            pr, v = self._evaluate_states([leaves[i][2] for i in live],
-                                          [leaves[i][3] for i in live],
-                                          [leaves[i][4] for i in live], lasts)
-            z = None
-            if self.use_rollouts:
-                z = rollouts(np.stack([leaves[i][2] for i in live]),
-                             np.stack([leaves[i][3] for i in live]), nbr, diag, zob,
-                             pos.komi, 3 * self.size * self.size,
-                             self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
-            for j, i in enumerate(live):
-                priors[i] = pr[j]
-                values[i] = self._mix(v[j], None if z is None else z[j])
-        for i, (ps, pa, st, meta, _) in enumerate(leaves):
-            if terminal[i] and len(ps) > 0:
-                score = kb.area_score(st, nbr, pos.komi)
-                mover_black = meta[kb.M_TOMOVE] == kb.BLACK
-                values[i] = 0.0 if score == 0 else (1.0 if (score > 0) == mover_black else -1.0)
-            d = len(ps)
-            if d == 0:
-                continue
-            self.path_s[:d], self.path_a[:d] = ps, pa
-            if i in priors and self.C[ps[-1], pa[-1]] < 0:
-                child = kt.new_node(self.N, self.W, self.P, self.C, self.info, priors[i])
-                if child >= 0:
-                    self.C[ps[-1], pa[-1]] = child
-            kt.backup(self.N, self.W, self.path_s, self.path_a, d, values[i], cfg.virtual_loss)
+        x = self._buffers(b)
+        ks.gather(self.N, self.W, self.P, self.C, self.info, pos.st, pos.meta, pos.hist,
+                  root_last, nbr, zob, cfg.c_puct, cfg.virtual_loss, self.expand_visits,
+                  self.need_net, x["st"], x["meta"], x["last"], x["mask"], x["ps"], x["pa"],
+                  x["depth"], x["status"], x["key"])
+        status = x["status"]
+        a = self.size * self.size + 1
+        priors = np.zeros((b, a), np.float32)
+        vnet = np.zeros(b, np.float32)
+        net = np.flatnonzero(status >= ks.NET_EXPAND)
+        if len(net):
+            pr, v = self._net(x["st"][net], x["meta"][net], x["last"][net], x["key"][net])
+            priors[net], vnet[net] = pr, v
+        z = np.zeros(b, np.float32)
+        if self.use_rollouts:
+            live = np.flatnonzero(status >= ks.ROLLOUT_ONLY)
+            if len(live):
+                z[live] = rollouts(x["st"][live], x["meta"][live], nbr, diag, zob, pos.komi,
+                                   3 * self.size * self.size,
+                                   self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
+        ks.scatter(self.N, self.W, self.P, self.C, self.info, x["ps"], x["pa"], x["depth"],
+                   status, x["mask"], priors, vnet, z, self.use_value, self.use_rollouts,
+                   cfg.mix_lambda, x["st"], x["meta"], nbr, pos.komi, cfg.virtual_loss)
         return b
-
-    def _mix(self, v: float, z: float | None) -> float:
-        lam = self.cfg.mix_lambda
-        if self.use_value and z is not None:
-            return (1 - lam) * v + lam * z
-        if self.use_value:
-            return float(v)
-        return 0.0 if z is None else float(z)
-
-    @staticmethod
-    def _leaf_last(root_last: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        seq = list(actions[::-1][:HISTORY]) + list(root_last)
-        return np.array(seq[:HISTORY], np.int32)
 
     # ----- results ---------------------------------------------------------------
     def candidates(self, max_pv: int = 12) -> list[MoveInfo]:

@@ -211,3 +211,67 @@ def test_pass_only_when_winning_with_dead_stones_removed():
         . . X O .""", to_move=BLACK, komi=0.5)
     assert pos.score() < 0  # the raw count, dead stone included, says white
     assert wins_if_game_ends(pos)
+
+
+class CountingUniform(UniformEvaluator):
+    """Uniform priors, no value; counts the positions it is asked to evaluate."""
+
+    def __init__(self):
+        super().__init__()
+        self.positions = 0
+
+    def evaluate(self, planes):
+        self.positions += planes.shape[0]
+        return super().evaluate(planes)
+
+
+def test_expansion_threshold_delays_nodes_and_network_calls():
+    pos = Position(9)
+    stats = {}
+    for threshold in (1, 8):
+        ev = CountingUniform()
+        cfg = SearchConfig(visits=600, max_nodes=5000, batch_size=8, expand_visits=threshold,
+                           nn_cache_size=0, seed=3)
+        t = MCTS(ev, cfg, 9)
+        t.set_root(pos)
+        assert t.run(pos, visits=600) == 600 and t.root_visits() == 600
+        parent_s, parent_a = np.nonzero(t.C[: t.info[kt.I_NODES]] >= 0)
+        # every expanded edge had reached the threshold when its child was made
+        assert (t.N[parent_s, parent_a] >= threshold).all()
+        stats[threshold] = (int(t.info[kt.I_NODES]), ev.positions)
+    assert stats[8][0] < stats[1][0] / 3  # far fewer nodes
+    assert stats[8][1] < stats[1][1] / 3  # and network calls: rollouts value the rest
+
+
+def test_evaluation_cache_bound_and_lru():
+    from alphago.evaluator import NNCache
+
+    cache = NNCache(3)
+    for k in range(5):
+        cache.put(k, np.full(4, k, np.float32), float(k))
+    assert len(cache) == 3 and cache.get(0) is None and cache.get(1) is None
+    assert cache.get(2)[1] == 2.0  # 2 is now the most recent: 3 goes next
+    cache.put(9, np.zeros(4, np.float32), 0.0)
+    assert cache.get(3) is None and cache.get(2) is not None
+    assert cache.hits == 2 and cache.lookups == 5
+    off = NNCache(0)
+    off.put(1, np.zeros(4, np.float32), 0.0)
+    assert len(off) == 0
+
+
+def test_evaluation_cache_saves_a_rebuilt_tree():
+    pos = Position(9)
+    pos.play(coords.from_gtp("E5", 9))
+    counts = []
+    for size in (0, 10_000):
+        ev = CountingUniform()
+        cfg = SearchConfig(visits=300, max_nodes=5000, batch_size=4, rollouts=False,
+                           nn_cache_size=size, seed=5)
+        t = MCTS(ev, cfg, 9)
+        for _ in range(2):  # the same search twice from a fresh tree (new game, undo...)
+            t.root_moves = None
+            t.set_root(pos)
+            t.run(pos, visits=300)
+        counts.append(ev.positions)
+        assert len(t.cache) <= size
+    assert counts[1] < 0.75 * counts[0]  # the second search found most leaves cached

@@ -23,10 +23,11 @@ I_NODES, I_ROOT = 0, 1
 
 @njit(cache=True)
 def reset(N, W, P, C, info):
-    N[:, :] = 0
-    W[:, :] = 0.0
-    P[:, :] = 0.0
-    C[:, :] = -1
+    """Empty tree with one root node (rows are cleared when new_node hands them out)."""
+    N[0, :] = 0
+    W[0, :] = 0.0
+    P[0, :] = 0.0
+    C[0, :] = -1
     info[I_NODES] = 1
     info[I_ROOT] = 0
 

@@ -1,0 +1,147 @@
+"""One search batch in two compiled halves around the network call (numba).
+
+``gather`` walks ``b`` simulations from the root under virtual loss and leaves,
+per simulation: the leaf state, its recent moves, its legal-move mask, a key for
+the evaluation cache, and a status saying what the leaf needs. ``fill_planes_*``
+turns leaf states into network planes under a symmetry each. ``scatter`` turns
+the (cached or fresh) evaluations into values and new nodes and backs them up.
+Python only moves arrays between them, so the per-simulation cost is compiled.
+"""
+
+import numpy as np
+from numba import njit
+
+from alphago.kernels.board import (BLACK, M_HASH, M_KO, M_NHIST, M_PASSES, M_TOMOVE,
+                                   area_score, legal_mask)
+from alphago.kernels.features import fill_alphago, fill_basic
+from alphago.kernels.tree import backup, new_node, select_leaf
+
+# status of a simulation's leaf
+SKIP, TERMINAL, ROLLOUT_ONLY, NET_EXPAND, NET_ONLY = range(5)
+
+
+@njit(cache=True)
+def position_key(meta, last):
+    """Cache key of what the network sees: stones, side to move, ko, recent moves."""
+    k = meta[M_HASH] ^ (meta[M_TOMOVE] * np.int64(0x5BD1E995))
+    k = k * np.int64(1000003) ^ (meta[M_KO] + 2)
+    for j in range(last.shape[0]):
+        k = k * np.int64(1000003) ^ (np.int64(last[j]) + 2)
+    return k
+
+
+@njit(cache=True)
+def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
+           expand_visits, need_net, leaf_st, leaf_meta, leaf_last, masks, paths_s, paths_a,
+           depths, status, keys):
+    """Select ``leaf_st.shape[0]`` leaves. A leaf whose edge has fewer than
+    ``expand_visits`` visits (counting this one) gets a rollout only, unless
+    ``need_net`` (value net in use, or nothing else to evaluate with)."""
+    b = leaf_st.shape[0]
+    h = leaf_last.shape[1]
+    nh = root_meta[M_NHIST]
+    hist = np.zeros(nh + paths_s.shape[1] + 1, np.int64)
+    for i in range(b):
+        st = leaf_st[i]
+        meta = leaf_meta[i]
+        st[:, :] = root_st
+        meta[:] = root_meta
+        hist[:nh] = root_hist[:nh]
+        d = select_leaf(N, W, P, C, info, st, meta, hist, nbr, zob, c_puct, vl, paths_s[i],
+                        paths_a[i])
+        depths[i] = d
+        k = 0
+        for j in range(d - 1, -1, -1):
+            if k == h:
+                break
+            leaf_last[i, k] = paths_a[i, j]
+            k += 1
+        for j in range(h - k):
+            leaf_last[i, k + j] = root_last[j]
+        if d == 0:
+            status[i] = SKIP
+            continue
+        if meta[M_PASSES] >= 2:
+            status[i] = TERMINAL
+            continue
+        visits = N[paths_s[i, d - 1], paths_a[i, d - 1]] - vl + 1
+        if visits >= expand_visits:
+            status[i] = NET_EXPAND
+        elif need_net:
+            status[i] = NET_ONLY
+        else:
+            status[i] = ROLLOUT_ONLY
+            continue
+        legal_mask(st, meta, hist, nbr, zob, True, masks[i])
+        keys[i] = position_key(meta, leaf_last[i])
+
+
+@njit(cache=True)
+def _scatter_planes(scratch, sym_map, out):
+    for c in range(scratch.shape[0]):
+        for p in range(scratch.shape[1]):
+            out[c, sym_map[p]] = scratch[c, p]
+
+
+@njit(cache=True)
+def fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, out):
+    """out[i] = basic planes of leaf i seen under symmetry syms[i]. out [B, 16, n*n] uint8."""
+    scratch = np.zeros((out.shape[1], out.shape[2]), np.uint8)
+    for i in range(sts.shape[0]):
+        fill_basic(sts[i], metas[i], lasts[i], nbr, diag, scratch)
+        _scatter_planes(scratch, pm[syms[i]], out[i])
+
+
+@njit(cache=False)  # reaches the recursive ladder reader, which numba cannot cache
+def fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zob, out):
+    """As fill_planes_basic for AlphaGo's 48 planes. out [B, 48, n*n] uint8."""
+    scratch = np.zeros((out.shape[1], out.shape[2]), np.uint8)
+    for i in range(sts.shape[0]):
+        fill_alphago(sts[i], metas[i], lasts[i], nbr, diag, zob, scratch)
+        _scatter_planes(scratch, pm[syms[i]], out[i])
+
+
+@njit(cache=True)
+def terminal_value(st, meta, nbr, komi):
+    """+1/-1/0 for the side to move at a finished position, by area score."""
+    score = area_score(st, nbr, komi)
+    if score == 0:
+        return 0.0
+    return 1.0 if (score > 0) == (meta[M_TOMOVE] == BLACK) else -1.0
+
+
+@njit(cache=True)
+def scatter(N, W, P, C, info, paths_s, paths_a, depths, status, masks, priors, vnet, z,
+            use_value, use_rollouts, lam, leaf_st, leaf_meta, nbr, komi, vl):
+    """Leaf values ``(1 - lam) v + lam z`` (or whichever exists), expansion of the
+    NET_EXPAND leaves with their masked, renormalised priors, and backup.
+    ``priors`` [B, A] are in the board's frame."""
+    a_count = N.shape[1]
+    pr = np.zeros(a_count, np.float32)
+    for i in range(paths_s.shape[0]):
+        d = depths[i]
+        s_ = status[i]
+        if d == 0 or s_ == SKIP:
+            continue
+        if s_ == TERMINAL:
+            v = terminal_value(leaf_st[i], leaf_meta[i], nbr, komi)
+        elif use_value and s_ != ROLLOUT_ONLY:
+            v = (1.0 - lam) * vnet[i] + lam * z[i] if use_rollouts else vnet[i]
+        elif use_rollouts:
+            v = z[i]
+        else:
+            v = 0.0
+        s, a = paths_s[i, d - 1], paths_a[i, d - 1]
+        if s_ == NET_EXPAND and C[s, a] < 0:
+            total = 0.0
+            legal = 0
+            for x in range(a_count):
+                pr[x] = priors[i, x] * masks[i, x]
+                total += pr[x]
+                legal += masks[i, x]
+            for x in range(a_count):
+                pr[x] = pr[x] / total if total > 0 else masks[i, x] / max(1, legal)
+            child = new_node(N, W, P, C, info, pr)
+            if child >= 0:
+                C[s, a] = child
+        backup(N, W, paths_s[i], paths_a[i], d, v, vl)
