@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,onnx,distributed]' || \
+		$(PY) -m pip install -q -e '.[test,onnx]' || $(PY) -m pip install -q -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.installed

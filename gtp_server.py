@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--policy-only", action="store_true", default=None,
                     help="play the policy network's top move, no search (deterministic)")
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--device", default=None, help="cpu, cuda or auto (default auto)")
+    ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU backend), cpu, onnx, "
+                    "onnx-int8, cuda, cuda:N")
     ap.add_argument("--resign-threshold", type=float, default=None,
                     help="resign when the root value (-1..1) stays below this; -1 never")
     ap.add_argument("--ponder", action="store_true", default=None,
@@ -100,8 +101,10 @@ def _check(ap, o) -> None:
         ap.error("--seconds must be positive")
     if o["threads"] < 1:
         ap.error("--threads must be at least 1")
-    if o["device"] not in ("cpu", "cuda", "auto") and not str(o["device"]).startswith("cuda:"):
-        ap.error(f"--device must be cpu, cuda or auto, not {o['device']!r}")
+    if o["device"] not in ("cpu", "cuda", "auto", "onnx", "onnx-int8") and not str(
+            o["device"]).startswith("cuda:"):
+        ap.error(f"--device must be auto, cpu, onnx, onnx-int8, cuda or cuda:N, "
+                 f"not {o['device']!r}")
     if not -1.0 <= o["resign_threshold"] <= 1.0:
         ap.error("--resign-threshold must be within -1..1")
     if not 5 <= o["size"] <= 19:
@@ -135,10 +138,9 @@ def build_engine(o: dict):
 
     from alphago.board import Position
     from alphago.config import SearchConfig
-    from alphago.evaluator import TorchEvaluator, UniformEvaluator
+    from alphago.evaluator import UniformEvaluator, make_evaluator
     from alphago.gtp import GtpEngine
     from alphago.player import MCTSPlayer, PolicyPlayer
-    from alphago.train import pick_device
 
     torch.set_num_threads(o["threads"])
     try:
@@ -150,7 +152,8 @@ def build_engine(o: dict):
     if o["uniform"]:
         ev = UniformEvaluator()
     else:
-        ev = TorchEvaluator.from_checkpoint(o["model"], str(pick_device(o["device"])))
+        ev = make_evaluator(o["model"], o["device"], o["threads"],
+                            1 if o["policy_only"] else o["batch_size"])
     rollouts = o["rollouts"] in ("on", True)
     cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,

@@ -119,7 +119,7 @@ def _shipped_model(model: str | None):
 
 
 def bench_network(repeats: int, model: str | None = None, **_) -> dict:
-    """Train steps (bf16 autocast where the CPU has it, and fp32) and batch-16 inference."""
+    """Train steps (bf16 autocast where the CPU has it, and fp32)."""
     import torch
 
     from alphago.model import build_model
@@ -149,21 +149,68 @@ def bench_network(repeats: int, model: str | None = None, **_) -> dict:
         out[key] = round(_median_rate(step, repeats), 1)
     out["train_samples_per_s"] = max(out["train_samples_per_s_bf16"],
                                      out["train_samples_per_s_fp32"])
-    from alphago.evaluator import TorchEvaluator
-
-    planes = (np.random.default_rng(0).random((16, c, 19, 19)) < 0.3).astype(np.uint8)
-    for bf16 in (False, True):
-        ev = TorchEvaluator(net, "cpu", bf16=bf16)
-
-        def infer():
-            ev.evaluate(planes)
-            return 16
-
-        infer()
-        out["nn_evals_per_s_bf16" if bf16 else "nn_evals_per_s_fp32"] = round(
-            _median_rate(infer, repeats), 1)
-    out["nn_evals_per_s"] = max(out["nn_evals_per_s_bf16"], out["nn_evals_per_s_fp32"])
     return out
+
+
+def _model_path(model: str | None) -> str:
+    """A checkpoint path for the evaluator factory (the untrained default if none)."""
+    import tempfile
+
+    from alphago import checkpoint
+
+    net, name = _shipped_model(model)
+    if Path(name).exists():
+        return name
+    path = Path(tempfile.mkdtemp()) / "untrained.pt"
+    checkpoint.save(path, net)
+    return str(path)
+
+
+def _backends(path: str, threads: int) -> dict:
+    import torch
+
+    from alphago.evaluator import TorchEvaluator, _cpu_bf16, _onnx_evaluators
+
+    net, _ = _shipped_model(path)
+    out = {"torch-fp32": TorchEvaluator(net, "cpu", bf16=False)}
+    if _cpu_bf16():
+        out["torch-bf16"] = TorchEvaluator(net, "cpu", bf16=True)
+    out.update(_onnx_evaluators(path, "auto", threads, out["torch-fp32"]))
+    if torch.cuda.is_available():
+        out["cuda-bf16"] = TorchEvaluator(net, "cuda", bf16=True)
+    return out
+
+
+def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
+    """Positions/s of every inference backend this machine has, at batch 1 and 16 (and
+    256 on CUDA), measured in the same run with the same thread count; torch-fp32 is
+    plain torch eager mode, the baseline of ``inference_speedup_batch1``."""
+    import torch
+
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    path = _model_path(model)
+    backends = _backends(path, threads)
+    c = backends["torch-fp32"].feature_set.planes
+    table: dict[str, dict[str, float]] = {}
+    for name, ev in backends.items():
+        sizes = (1, 16, 256) if name.startswith("cuda") else (1, 16)
+        for b in sizes:
+            planes = (np.random.default_rng(b).random((b, c, 19, 19)) < 0.3).astype(np.uint8)
+
+            def infer(ev=ev, planes=planes):
+                ev.evaluate(planes)
+                return planes.shape[0]
+
+            infer()
+            table.setdefault(name, {})[str(b)] = round(
+                _median_rate(infer, repeats * (4 if b == 1 else 1)), 1)
+    best1 = max(table, key=lambda k: table[k]["1"])
+    return {"nn_evals_per_s_by_backend": table,
+            "nn_evals_per_s": max(t["16"] for t in table.values()),
+            "inference_threads": threads,
+            "inference_fastest_batch1": best1,
+            "inference_speedup_batch1": round(table[best1]["1"] / table["torch-fp32"]["1"], 2)}
 
 
 def _rollout_weights():
@@ -203,8 +250,16 @@ class _TimedEvaluator:
         return out
 
 
+def _backend_name(ev) -> str:
+    path = getattr(ev, "path", None)
+    if path is not None:
+        return "onnx-int8" if path.endswith(".int8.onnx") else "onnx"
+    return f"torch-{ev.device.type}-{'bf16' if ev.bf16 else 'fp32'}"
+
+
 def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
-    """Search simulations per second from the empty 19x19 board, one thread, and the
+    """Search simulations per second from the empty 19x19 board, one thread, with the
+    backend ``--device auto`` picks (``mcts_backend``), and the
     search's own cost next to the network's (cache off, so every simulation pays a
     network evaluation: ``mcts_search_overhead_pct`` = time outside the network over
     time inside it)."""
@@ -212,19 +267,17 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
     import torch
 
     from alphago.config import SearchConfig
-    from alphago.evaluator import TorchEvaluator, UniformEvaluator
+    from alphago.evaluator import UniformEvaluator, make_evaluator
     from alphago.player import MCTSPlayer
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
-    net, _ = _shipped_model(model)
+    chosen = make_evaluator(_model_path(model), "auto", threads=1, batch_size=16)
     w = _rollout_weights()
-    out = {}
+    out = {"mcts_backend": _backend_name(chosen)}
     cases = (("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000),
-             ("mcts_nn_sims_per_s", TorchEvaluator(net, "cpu", bf16=True), True, 0.5, 256,
-              50_000),
-             ("mcts_nn_sims_per_s_no_rollouts", TorchEvaluator(net, "cpu", bf16=True), False,
-              0.0, 1024, 0))
+             ("mcts_nn_sims_per_s", chosen, True, 0.5, 256, 50_000),
+             ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0))
     for key, ev, rollouts, lam, visits, cache in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
                            mix_lambda=lam, nn_cache_size=cache)
@@ -257,6 +310,7 @@ BENCHES = {
     "sgf": bench_sgf,
     "features": bench_features,
     "network": bench_network,
+    "inference": bench_inference,
     "rollout": bench_rollout,
     "mcts": bench_mcts,
 }

@@ -9,6 +9,7 @@ under a symmetry, the inverse symmetry on the priors, and illegal-move masking.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from typing import Protocol, Sequence
 
@@ -53,7 +54,8 @@ class TorchEvaluator:
         self.torch = torch
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        if self.device.type == "cuda":
+        self.channels_last = self.device.type == "cuda"
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.bf16 = (self.device.type == "cuda") if bf16 is None else bf16
         cfg = model.cfg
@@ -71,7 +73,12 @@ class TorchEvaluator:
     def evaluate(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         torch = self.torch
         with torch.inference_mode():
-            x = torch.from_numpy(planes).to(self.device).float()
+            x = torch.from_numpy(planes)
+            if self.device.type == "cuda":
+                x = x.pin_memory().to(self.device, non_blocking=True)
+            x = x.float()
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits, value = self.model(x)
             b, nn1 = planes.shape[0], planes.shape[2] * planes.shape[3] + 1
@@ -79,8 +86,9 @@ class TorchEvaluator:
                 priors = torch.full((b, nn1), 1.0 / nn1)
             else:
                 priors = torch.softmax(logits.float(), dim=1)
-            values = torch.zeros(b) if value is None else value.float()
-            return priors.cpu().numpy(), values.cpu().numpy()
+            values = priors.new_zeros(b) if value is None else value.float()
+            both = torch.cat([priors, values[:, None]], dim=1).cpu().numpy()  # one copy back
+            return both[:, :-1], both[:, -1]
 
 
 class NNCache:
@@ -114,6 +122,142 @@ class NNCache:
 
     def clear(self) -> None:
         self._d.clear()
+
+
+class OnnxEvaluator:
+    """An exported network run by ONNX Runtime's CPU provider. Boards of another size
+    than the export's go to ``fallback`` (a TorchEvaluator of the same checkpoint)."""
+
+    def __init__(self, onnx_path: str, threads: int = 1, fallback: Evaluator | None = None):
+        import onnxruntime as ort
+
+        from alphago.config import ModelConfig, from_dict
+        from alphago.onnx_export import read_metadata
+
+        meta = read_metadata(onnx_path)
+        cfg = from_dict(ModelConfig, meta["model_config"])
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = max(1, int(threads))
+        so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(onnx_path), so,
+                                            providers=["CPUExecutionProvider"])
+        self.path = str(onnx_path)
+        self.board_size = meta["board_size"]
+        self.feature_set = features.get_feature_set(cfg.feature_set)
+        self.has_policy = cfg.heads in ("policy", "both")
+        self.has_value = cfg.heads in ("value", "both")
+        self.fallback = fallback
+
+    def evaluate(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if planes.shape[2] != self.board_size and self.fallback is not None:
+            return self.fallback.evaluate(planes)
+        priors, values = self.session.run(None, {"planes": planes.astype(np.float32)})
+        return priors, values
+
+
+def _time_evaluator(ev: Evaluator, planes: np.ndarray, seconds: float) -> float:
+    """Positions per second of one evaluator on these planes (after one warm-up call)."""
+    ev.evaluate(planes)
+    t0 = time.perf_counter()
+    count = 0
+    while time.perf_counter() - t0 < seconds:
+        ev.evaluate(planes)
+        count += planes.shape[0]
+    return count / (time.perf_counter() - t0)
+
+
+def onnx_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
+
+
+def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
+                   batch_size: int = 8, probe_seconds: float = 0.3) -> Evaluator:
+    """The evaluator for a checkpoint on ``device``:
+
+    - ``cuda`` / ``cuda:N``: torch on the GPU, bf16 autocast, channels_last;
+    - ``cpu``: torch on the CPU (fp32, or bf16 autocast when the CPU runs bf16 natively
+      and that is faster);
+    - ``onnx``: ONNX Runtime (export cached beside the checkpoint); torch on the CPU with
+      a log line when onnxruntime is not installed;
+    - ``onnx-int8``: the same export quantized to int8 (calibrated on the net's own
+      games; a little less accurate, see the README's figures);
+    - ``auto``: CUDA when torch sees one, else the fastest CPU backend for batches of
+      ``batch_size``, timed for ``probe_seconds`` each at start-up.
+    """
+    import torch
+
+    from alphago import checkpoint
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device} asked for, but torch sees no CUDA device")
+        return TorchEvaluator.from_checkpoint(model_path, device)
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r} ({', '.join(DEVICES)}, cuda:N)")
+    if device == "auto" and torch.cuda.is_available():
+        log.info("device auto: CUDA")
+        return TorchEvaluator.from_checkpoint(model_path, "cuda")
+    model, _ = checkpoint.load_model(model_path, "cpu")
+    fp32 = TorchEvaluator(model, "cpu", bf16=False)
+    onnx_evs = _onnx_evaluators(model_path, device, threads, fp32)
+    if device != "auto":
+        return next(iter(onnx_evs.values()), fp32)
+    candidates = {"torch-fp32": fp32}
+    if _cpu_bf16():
+        candidates["torch-bf16"] = TorchEvaluator(model, "cpu", bf16=True)
+    candidates.update(onnx_evs)
+    if len(candidates) == 1:
+        return fp32
+    n = model.cfg.board_size
+    planes = (np.random.default_rng(0).random(
+        (max(1, batch_size), fp32.feature_set.planes, n, n)) < 0.3).astype(np.uint8)
+    speeds = {name: _time_evaluator(ev, planes, probe_seconds)
+              for name, ev in candidates.items()}
+    best = max(speeds, key=speeds.get)
+    log.info("device %s: %s (positions/s at batch %d: %s)", device, best, batch_size,
+             ", ".join(f"{k} {v:.0f}" for k, v in speeds.items()))
+    return candidates[best]
+
+
+def _onnx_evaluators(model_path: str, device: str, threads: int, fallback: Evaluator
+                     ) -> dict[str, Evaluator]:
+    """The ONNX backends ``device`` asks for ({} with a log line when unavailable)."""
+    wanted = {"onnx": ["onnx"], "onnx-int8": ["onnx-int8"], "auto": ["onnx", "onnx-int8"]}
+    names = wanted.get(device, [])
+    if not names:
+        return {}
+    if not onnx_available():
+        log.warning("onnxruntime is not installed (pip install .[onnx]); using torch on the CPU")
+        return {}
+    from alphago.onnx_export import cached_onnx
+
+    out = {}
+    for name in names:
+        try:
+            path = cached_onnx(model_path, int8=name == "onnx-int8")
+            out[name] = OnnxEvaluator(str(path), threads, fallback=fallback)
+        except Exception as exc:  # export, quantization or session failure: torch still works
+            log.warning("%s backend unavailable (%s: %s); using torch on the CPU", name,
+                        exc.__class__.__name__, exc)
+    return out
+
+
+def _cpu_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def orient_and_mask(priors: np.ndarray, sym: int, mask: np.ndarray, n: int) -> np.ndarray:

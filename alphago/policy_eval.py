@@ -22,9 +22,12 @@ def _positions(source, split: str, val_fraction: float, size: int, stats: sgf.Sk
 @torch.no_grad()
 def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all",
                     val_fraction=0.02, batch_size=256, device="cpu") -> dict:
-    cfg = model.cfg
-    fs = features.get_feature_set(cfg.feature_set)
-    n = cfg.board_size
+    """``model``: a GoNet, or an Evaluator (anything with ``evaluate`` and
+    ``feature_set``/``board_size``) such as an ONNX backend."""
+    if hasattr(model, "evaluate"):
+        fs, n = model.feature_set, model.board_size
+    else:
+        fs, n = features.get_feature_set(model.cfg.feature_set), model.cfg.board_size
     stats = sgf.SkipStats()
     buf: list[dataset.GameArrays] = []
     totals = {"positions": 0, "top1": 0.0, "top5": 0.0, "nll": 0.0}
@@ -40,8 +43,11 @@ def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all"
         for s in range(symmetries):
             planes = features.batch_planes(colors, to_move, ko, last,
                                            np.full(len(moves), s), n, fs)
-            logits, _ = model(torch.from_numpy(planes).float().to(device))
-            p = torch.softmax(logits.float(), 1).cpu()
+            if hasattr(model, "evaluate"):  # an Evaluator backend
+                p = torch.from_numpy(model.evaluate(planes)[0])
+            else:
+                logits, _ = model(torch.from_numpy(planes).float().to(device))
+                p = torch.softmax(logits.float(), 1).cpu()
             probs = probs + p[:, torch.from_numpy(pm[s].astype(np.int64))]
         probs = probs / symmetries
         totals["positions"] += len(moves)

@@ -27,7 +27,8 @@ def main(argv=None) -> int:
                     help="only games of this split (by the prepare_data hash rule)")
     ap.add_argument("--val-fraction", type=float, default=0.02)
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu, cuda, or an inference backend: onnx, onnx-int8")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if not Path(args.sgf).exists():
@@ -36,11 +37,20 @@ def main(argv=None) -> int:
     from alphago.policy_eval import evaluate_policy
 
     try:
-        model, _ = checkpoint.load_model(args.model, args.device)
+        if args.device.startswith("onnx"):
+            from alphago.evaluator import make_evaluator
+
+            import torch
+
+            model = make_evaluator(args.model, args.device, threads=torch.get_num_threads())
+            device = "cpu"
+        else:
+            model, _ = checkpoint.load_model(args.model, args.device)
+            device = args.device
     except checkpoint.CheckpointError as exc:
         ap.error(str(exc))
     res = evaluate_policy(model, args.sgf, args.max_positions, args.symmetries, args.split,
-                          args.val_fraction, args.batch_size, args.device)
+                          args.val_fraction, args.batch_size, device)
     if args.json:
         print(json.dumps(res))
     else:

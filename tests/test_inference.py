@@ -1,0 +1,131 @@
+"""Inference backends: ONNX export and runtime, int8, the auto choice, fallbacks."""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from alphago import checkpoint, evaluator
+from alphago.config import ModelConfig, to_dict
+from alphago.evaluator import OnnxEvaluator, TorchEvaluator, make_evaluator
+from alphago.model import build_model
+
+ort = pytest.importorskip("onnxruntime")
+onnx_export = pytest.importorskip("alphago.onnx_export")
+
+PRIOR_TOL = 1e-4  # fp32 ONNX Runtime vs torch eager, absolute, per prior
+VALUE_TOL = 1e-4
+
+
+@pytest.fixture()
+def tiny_ckpt(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(board_size=9, filters=16, depth=2, heads="both", value_hidden=32)
+    model = build_model(cfg).eval()
+    with torch.no_grad():  # non-trivial batch-norm statistics
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+    path = tmp_path / "net.pt"
+    checkpoint.save(path, model, step=7)
+    return path, cfg
+
+
+def planes(n=9, b=12, c=16, seed=1):
+    return (np.random.default_rng(seed).random((b, c, n, n)) < 0.3).astype(np.uint8)
+
+
+def test_export_metadata_round_trip(tiny_ckpt):
+    path, cfg = tiny_ckpt
+    out = onnx_export.export(path)
+    meta = onnx_export.read_metadata(out)
+    assert meta["model_config"] == to_dict(cfg)
+    assert meta["feature_set"] == "basic" and meta["board_size"] == 9
+    assert meta["checkpoint_sha256"] == onnx_export.file_sha256(path)
+
+
+def test_onnx_matches_torch_eager(tiny_ckpt):
+    path, _ = tiny_ckpt
+    ref = TorchEvaluator.from_checkpoint(str(path), "cpu", bf16=False)
+    ev = OnnxEvaluator(str(onnx_export.cached_onnx(path)), threads=1)
+    assert ev.has_value and ev.has_policy
+    x = planes()
+    p1, v1 = ref.evaluate(x)
+    p2, v2 = ev.evaluate(x)
+    assert np.abs(p1 - p2).max() < PRIOR_TOL
+    assert np.abs(v1 - v2).max() < VALUE_TOL
+    one_p, one_v = ev.evaluate(x[:1])  # batch 1 through the dynamic batch axis
+    assert np.abs(one_p - p1[:1]).max() < PRIOR_TOL and one_v.shape == (1,)
+
+
+def test_bf16_torch_close_to_fp32(tiny_ckpt):
+    path, _ = tiny_ckpt
+    x = planes()
+    p1, v1 = TorchEvaluator.from_checkpoint(str(path), "cpu", bf16=False).evaluate(x)
+    p2, v2 = TorchEvaluator.from_checkpoint(str(path), "cpu", bf16=True).evaluate(x)
+    assert np.abs(p1 - p2).max() < 2e-2 and np.abs(v1 - v2).max() < 5e-2
+
+
+def test_int8_keeps_priors_and_mostly_the_same_choice(tiny_ckpt):
+    path, _ = tiny_ckpt
+    fp = OnnxEvaluator(str(onnx_export.cached_onnx(path)), threads=1)
+    q = OnnxEvaluator(str(onnx_export.cached_onnx(path, int8=True)), threads=1)
+    assert onnx_export.read_metadata(q.path)["checkpoint_sha256"] == \
+        onnx_export.file_sha256(path)
+    x = planes(b=64, seed=3)
+    p1, v1 = fp.evaluate(x)
+    p2, v2 = q.evaluate(x)
+    assert (p2 > 0).all()  # softmax stays in float: no prior rounds to zero
+    assert np.allclose(p2.sum(1), 1, atol=1e-4)
+    assert np.abs(p1 - p2).max() < 0.1 and np.abs(v1 - v2).max() < 0.2
+    assert (p1.argmax(1) == p2.argmax(1)).mean() >= 0.7
+
+
+def test_export_is_cached_and_redone_when_the_checkpoint_changes(tiny_ckpt):
+    path, cfg = tiny_ckpt
+    first = onnx_export.cached_onnx(path)
+    stamp = os.stat(first).st_mtime_ns
+    assert onnx_export.cached_onnx(path) == first and os.stat(first).st_mtime_ns == stamp
+    torch.manual_seed(5)
+    checkpoint.save(path, build_model(cfg), step=8)  # new weights, same file name
+    again = onnx_export.cached_onnx(path)
+    assert onnx_export.read_metadata(again)["checkpoint_sha256"] == \
+        onnx_export.file_sha256(path)
+    ref = TorchEvaluator.from_checkpoint(str(path), "cpu", bf16=False)
+    x = planes()
+    assert np.abs(OnnxEvaluator(str(again)).evaluate(x)[0] - ref.evaluate(x)[0]).max() < \
+        PRIOR_TOL
+
+
+def test_other_board_sizes_go_to_the_fallback(tiny_ckpt):
+    path, _ = tiny_ckpt
+    ev = make_evaluator(str(path), "onnx", threads=1)
+    assert isinstance(ev, OnnxEvaluator)
+    p, v = ev.evaluate(planes(n=7, b=2))
+    assert p.shape == (2, 50) and v.shape == (2,)
+
+
+def test_fallback_to_torch_without_onnxruntime(tiny_ckpt, monkeypatch, caplog):
+    path, _ = tiny_ckpt
+    monkeypatch.setattr(evaluator, "onnx_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="alphago.evaluator"):
+        ev = make_evaluator(str(path), "onnx", threads=1)
+    assert isinstance(ev, TorchEvaluator)
+    assert "onnxruntime is not installed" in caplog.text
+
+
+def test_auto_picks_a_working_backend_and_says_which(tiny_ckpt, caplog):
+    path, _ = tiny_ckpt
+    with caplog.at_level(logging.INFO, logger="alphago.evaluator"):
+        ev = make_evaluator(str(path), "auto", threads=1, batch_size=4, probe_seconds=0.05)
+    assert "device auto:" in caplog.text and "onnx" in caplog.text
+    p, v = ev.evaluate(planes(b=3))
+    assert p.shape == (3, 82) and np.allclose(p.sum(1), 1, atol=1e-3)
+
+
+def test_unknown_device_is_a_clear_error(tiny_ckpt):
+    with pytest.raises(ValueError, match="unknown device"):
+        make_evaluator(str(tiny_ckpt[0]), "tpu")
