@@ -28,7 +28,7 @@ DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
                "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
-               "expand_visits", "nn_cache")
+               "expand_visits", "nn_cache", "policy_temperature")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch")
     ap.add_argument("--policy-only", action="store_true", default=None,
                     help="play the policy network's top move, no search (deterministic)")
+    ap.add_argument("--policy-temperature", type=float, default=None,
+                    help="with --policy-only: sample moves at this temperature (0 = best)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU backend), cpu, onnx, "
                     "onnx-int8, cuda, cuda:N")
@@ -73,7 +75,8 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
             "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
             "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
             "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
-            "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000}
+            "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000,
+            "policy_temperature": 0.0}
     if args.config:
         from alphago.config import load_overrides
 
@@ -113,6 +116,8 @@ def _check(ap, o) -> None:
         ap.error("--batch-size must be >= 1 and --max-nodes >= 100")
     if o["rollouts"] not in ("on", "off", True, False):
         ap.error("--rollouts must be on or off")
+    if o["policy_temperature"] < 0:
+        ap.error("--policy-temperature must be >= 0")
     if o["expand_visits"] < 1 or o["nn_cache"] < 0:
         ap.error("--expand-visits must be >= 1 and --nn-cache >= 0")
     if not 0.0 <= o["mix_lambda"] <= 1.0:
@@ -164,8 +169,10 @@ def build_engine(o: dict):
 
     rp = o["rollout_policy"]
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
-    player = PolicyPlayer(ev) if o["policy_only"] else MCTSPlayer(ev, cfg,
-                                                                  rollout_weights=weights)
+    if o["policy_only"]:
+        player = PolicyPlayer(ev, o["policy_temperature"], o["seed"])
+    else:
+        player = MCTSPlayer(ev, cfg, rollout_weights=weights)
     engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"],
                        ponder=bool(o["ponder"]))
     Position(o["size"]).legal_moves()  # warm the kernels before the first real command

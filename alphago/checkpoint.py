@@ -1,12 +1,17 @@
-"""Checkpoints: {format_version, model_config, feature_set, weights, optimizer, step, extra}.
+"""Checkpoints: {format_version, model_config, feature_set, weights, weights_sha256,
+optimizer, step, extra}.
 
 Only tensors and plain containers are stored, so loading works with
 ``torch.load(weights_only=True)``; the model is rebuilt from the stored config
-alone. Writes go to a temporary file and are renamed into place.
+alone. Writes go to a temporary file, are flushed to disk and renamed into place,
+so a killed process leaves the old file or the new one, never half of one; the
+SHA-256 of the weights is stored inside and checked on load (files written before
+it existed load unchecked).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -23,22 +28,38 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, corrupt or of an unknown format."""
 
 
+def weights_digest(weights: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the names, shapes, dtypes and bytes of the tensors, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(weights):
+        t = weights[name].detach().cpu().contiguous()
+        h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def save(path: str | os.PathLike, model: GoNet, optimizer: torch.optim.Optimizer | None = None,
          step: int = 0, extra: dict[str, Any] | None = None) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = model.module if hasattr(model, "module") else model
+    weights = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     state = {
         "format_version": FORMAT_VERSION,
         "model_config": to_dict(net.cfg),
         "feature_set": net.cfg.feature_set,
-        "weights": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+        "weights": weights,
+        "weights_sha256": weights_digest(weights),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "step": int(step),
         "extra": extra or {},
     }
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -53,6 +74,9 @@ def load_state(path: str | os.PathLike) -> dict:
                               f"{str(exc)[:200]}") from exc
     if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} is not a checkpoint of format {FORMAT_VERSION}")
+    digest = state.get("weights_sha256")
+    if digest is not None and weights_digest(state.get("weights", {})) != digest:
+        raise CheckpointError(f"{path}: weights do not match their stored checksum (corrupt)")
     return state
 
 

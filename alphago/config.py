@@ -56,7 +56,7 @@ class TrainConfig:
     workers: int = 1
     value_weight: float = 1.0
     one_position_per_game: bool = False  # value nets: one training position per game
-    reinforce: bool = False  # policy gradient: weight each move's log-likelihood by its outcome
+    reinforce: bool = False  # policy gradient: log-likelihood weighted by outcome - baseline
 
 
 @dataclasses.dataclass(frozen=True)

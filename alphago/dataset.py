@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -142,15 +142,18 @@ class PositionShards:
     outcome [B] float32), each sample under a random symmetry when augmenting.
     """
 
-    def __init__(self, shard_dir: str | os.PathLike, split: str, feature_set: FeatureSet | str,
-                 augment: bool = True, max_positions: int | None = None,
-                 one_per_game: bool = False, seed: int = 0):
+    def __init__(self, shard_dir: str | os.PathLike | Sequence[str | os.PathLike], split: str,
+                 feature_set: FeatureSet | str, augment: bool = True,
+                 max_positions: int | None = None, one_per_game: bool = False, seed: int = 0):
+        """``shard_dir``: one shard folder, or several (e.g. a window of self-play
+        generations; their game ids must not collide), all of one board size."""
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
             else feature_set
         self.augment = augment
-        paths = sorted(Path(shard_dir, split).glob("shard_*.npz"))
+        dirs = [shard_dir] if isinstance(shard_dir, (str, os.PathLike)) else list(shard_dir)
+        paths = [p for d in dirs for p in sorted(Path(d, split).glob("shard_*.npz"))]
         if not paths:
-            raise FileNotFoundError(f"no shards under {Path(shard_dir, split)}")
+            raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
         parts = {k: [] for k in SHARD_FIELDS}
         total = 0
         for path in paths:
@@ -164,7 +167,7 @@ class PositionShards:
         if one_per_game:  # the paper's fix for value overfitting: one position per game
             keep = _one_index_per_game(self.data["game"], np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
-        summary = Path(shard_dir, "summary.json")
+        summary = Path(dirs[0], "summary.json")
         self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
 
     def __len__(self) -> int:

@@ -57,10 +57,14 @@ class PlayerStats:
 
 
 class PolicyPlayer:
-    """The policy network's most probable sensible move, no search (deterministic)."""
+    """The policy network's most probable sensible move, no search (deterministic); with
+    ``temperature`` > 0 a move sampled from the sensible priors ^ (1 / temperature), as
+    the paper's RL-vs-SL games were played."""
 
-    def __init__(self, evaluator: Evaluator):
+    def __init__(self, evaluator: Evaluator, temperature: float = 0.0, seed: int = 0):
         self.ev = evaluator
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
 
     def policy(self, pos: Position) -> np.ndarray:
         priors, _ = evaluate_positions(self.ev, [pos])
@@ -76,9 +80,15 @@ class PolicyPlayer:
         else:
             if not pass_ok:
                 priors[pos.pass_move] = 0
-            move = int(np.argmax(priors)) if priors.sum() > 0 else pos.pass_move
+            move = self._pick(priors) if priors.sum() > 0 else pos.pass_move
         cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move])]
         return SearchResult(move, 0.5, 1, cand, time.perf_counter() - t0)
+
+    def _pick(self, priors: np.ndarray) -> int:
+        if self.temperature <= 0:
+            return int(np.argmax(priors))
+        w = priors.astype(np.float64) ** (1.0 / self.temperature)
+        return int(self.rng.choice(len(w), p=w / w.sum()))
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
                 report: Callable[[SearchResult], None]) -> None:

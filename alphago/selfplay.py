@@ -42,6 +42,25 @@ class SelfPlayGame:
     winner: int  # BLACK, WHITE or 0
     black: str
     white: str
+    resign_allowed: bool = True
+    # colours whose search value stayed under the resign threshold long enough to resign
+    # (recorded in no-resign games, to measure the threshold's false positives)
+    would_resign: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSelfPlayConfig:
+    """Self-play with search (AlphaGo Zero style): root noise, temperature 1 for the
+    first ``temperature_moves`` moves then the most visited move, resignation except in
+    a ``no_resign_fraction`` share of games."""
+
+    visits: int = 200
+    noise: float = 0.25
+    temperature_moves: int | None = None  # None: size^2 / 12
+    resign_threshold: float = -0.9
+    no_resign_fraction: float = 0.1
+    rollouts: bool = False
+    batch_size: int = 8
 
 
 def _sample(priors: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
@@ -104,17 +123,82 @@ def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | N
     return games
 
 
+def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayConfig,
+                      name: str = "current") -> list[SelfPlayGame]:
+    """``cfg.games`` games of the searching player against itself, one after another
+    (the search batches its own leaves for the network)."""
+    from alphago import scoring
+    from alphago.config import SearchConfig
+    from alphago.player import RESIGN, MCTSPlayer
+
+    rng = np.random.default_rng(cfg.seed)
+    n = cfg.size
+    max_moves = cfg.max_moves or 2 * n * n
+    t_moves = scfg.temperature_moves if scfg.temperature_moves is not None else n * n // 12
+    search = SearchConfig(visits=scfg.visits, rollouts=scfg.rollouts,
+                          mix_lambda=0.5 if scfg.rollouts else 0.0,
+                          resign_threshold=scfg.resign_threshold, batch_size=scfg.batch_size,
+                          max_nodes=max(2000, 4 * scfg.visits * 2), seed=cfg.seed)
+    player = MCTSPlayer(ev, search)
+    games = []
+    for _ in range(cfg.games):
+        player.new_game()
+        allow = rng.random() >= scfg.no_resign_fraction
+        pos = Position(n, cfg.komi, superko=True)
+        low = {BLACK: 0, WHITE: 0}
+        would: set[int] = set()
+        result = ""
+        while pos.passes < 2 and pos.move_number < max_moves:
+            mover = pos.to_move
+            res = player.genmove(pos, temperature=1.0 if pos.move_number < t_moves else 0.0,
+                                 noise=scfg.noise, allow_resign=allow)
+            if res.move == RESIGN:
+                result = f"{'W' if mover == BLACK else 'B'}+R"
+                break
+            q = 2 * res.root_winrate - 1
+            late = pos.move_number > n * n // 4
+            low[mover] = low[mover] + 1 if (q < scfg.resign_threshold and late) else 0
+            if low[mover] >= player.resign_moves:
+                would.add(mover)
+            pos.play(res.move)
+        if not result:
+            result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
+        games.append(SelfPlayGame(list(pos.moves), result, sgf.parse_winner(result), name, name,
+                                  allow, tuple(sorted(would))))
+    return games
+
+
+def resign_false_positives(games: list[SelfPlayGame]) -> dict:
+    """In no-resign games: how often a side that would have resigned went on to win."""
+    checked = [g for g in games if not g.resign_allowed]
+    would = [(g, c) for g in checked for c in g.would_resign]
+    wrong = sum(1 for g, c in would if g.winner == c)
+    return {"no_resign_games": len(checked), "would_resign": len(would),
+            "false_positives": wrong,
+            "false_positive_rate": wrong / len(would) if would else 0.0}
+
+
 def game_record(game: SelfPlayGame, cfg: SelfPlayConfig, name: str) -> sgf.GameRecord:
     return sgf.GameRecord(name=name, size=cfg.size, komi=cfg.komi, handicap=0,
                           result=game.result, moves=game.moves, black_name=game.black,
                           white_name=game.white)
 
 
+def _learner_only(arrays: dataset.GameArrays, game: SelfPlayGame, learner: str
+                  ) -> dataset.GameArrays:
+    colours = [c for c, name in ((BLACK, game.black), (WHITE, game.white)) if name == learner]
+    keep = np.isin(arrays.to_move, colours)
+    return dataset.GameArrays(*(getattr(arrays, f.name)[keep]
+                                for f in dataclasses.fields(dataset.GameArrays)))
+
+
 def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | Path,
                 prefix: str = "game", first_id: int = 0, shard_size: int = 250_000,
-                val_fraction: float = 0.05) -> dict:
+                val_fraction: float = 0.05, learner: str | None = None) -> dict:
     """SGFs under out/sgf and position shards under out/train and out/val (split by
-    game, as prepare_data does); game ids start at first_id."""
+    game, as prepare_data does); game ids start at first_id. With ``learner``, only the
+    positions where that player was to move go into the shards (policy-gradient
+    training learns from its own moves, not the opponent's)."""
     import json
 
     out = Path(out_dir)
@@ -126,12 +210,18 @@ def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | P
             sgf.game_to_sgf(cfg.size, game.moves, komi=cfg.komi, result=game.result,
                             black=game.black, white=game.white))
         rec = game_record(game, cfg, f"{prefix}_{gid}")
-        writers[sgf.split_of(rec, val_fraction)].add(dataset.game_arrays(rec), gid)
+        arrays = dataset.game_arrays(rec)
+        if learner is not None:
+            arrays = _learner_only(arrays, game, learner)
+        if len(arrays.move):
+            writers[sgf.split_of(rec, val_fraction)].add(arrays, gid)
     for w in writers.values():
         w.flush()
     (out / "summary.json").write_text(json.dumps({"board_size": cfg.size,
                                                   "source": "self-play"}))
     return {"games": len(games),
+            "moves": sum(len(g.moves) for g in games),
             "positions": {s: w.positions for s, w in writers.items()},
             "black_wins": sum(g.winner == BLACK for g in games),
-            "white_wins": sum(g.winner == WHITE for g in games)}
+            "white_wins": sum(g.winner == WHITE for g in games),
+            "resign": resign_false_positives(games)}

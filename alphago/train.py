@@ -106,9 +106,11 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
     loss = torch.zeros((), device=planes.device)
     out = {}
     if logits is not None:
-        if reinforce:  # REINFORCE, baseline 0: raise the odds of the winner's moves
+        if reinforce:  # REINFORCE: raise the odds of moves by how much better than expected
             ce_each = F.cross_entropy(logits.float(), moves, reduction="none")
-            ce = (outcomes * ce_each).mean()
+            # baseline: the value head's estimate when the net has one, else the batch mean
+            base = value.detach().float() if value is not None else outcomes.mean()
+            ce = ((outcomes - base) * ce_each).mean()
         else:
             ce = F.cross_entropy(logits.float(), moves)
         loss = loss + ce
@@ -203,7 +205,7 @@ class TrainResult:
     metrics: dict
 
 
-def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
+def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
           device: str = "auto", resume: bool = False, max_steps: int | None = None,
           bf16: bool | None = None, init_from: str | None = None, progress: bool = True
           ) -> TrainResult:
@@ -238,10 +240,14 @@ def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     train_set = PositionShards(shard_dir, "train", model_cfg.feature_set,
                                one_per_game=cfg.one_position_per_game, seed=cfg.seed)
-    val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
-                             max_positions=cfg.eval_positions)
+    try:
+        val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
+                                 max_positions=cfg.eval_positions)
+    except FileNotFoundError:  # a few self-play games may leave the val split empty
+        log.warning("no validation shards: training without evaluation")
+        val_set = None
     log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,
-             count_parameters(model), len(train_set), len(val_set))
+             count_parameters(model), len(train_set), len(val_set) if val_set else 0)
     stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world, start_step)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                                          pin_memory=dev.type == "cuda",
@@ -269,7 +275,8 @@ def train(shard_dir: str, run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
-            if rank == 0 and (step % cfg.eval_every == 0 or step == end):
+            if rank == 0 and val_set is not None and (step % cfg.eval_every == 0
+                                                      or step == end):
                 metrics = _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts,
                                     seen / (time.time() - t0), opt)
             if rank == 0 and step % cfg.checkpoint_every == 0:

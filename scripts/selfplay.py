@@ -30,6 +30,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--first-id", type=int, default=0, help="id of the first game")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--learner-only", action="store_true",
+                    help="shards keep only --model's own moves (for REINFORCE)")
+    ap.add_argument("--visits", type=int, default=0,
+                    help="> 0: play with search at this many visits (noise, temperature, "
+                         "resignation with a 10%% no-resign share); 0: policy only")
     args = ap.parse_args(argv)
     if args.games < 1 or not 5 <= args.size <= 19:
         ap.error("--games must be >= 1 and --size within 5..19")
@@ -44,10 +49,18 @@ def main(argv=None) -> int:
     cfg = selfplay.SelfPlayConfig(games=args.games, size=args.size, komi=args.komi,
                                   max_moves=args.max_moves, temperature=args.temperature,
                                   greedy_after=args.greedy_after, seed=args.seed)
-    names = (Path(args.model).stem, Path(args.opponent).stem if args.opponent
-             else Path(args.model).stem)
-    games = selfplay.play_games(me, cfg, opp, names)
-    print(json.dumps(selfplay.write_games(games, cfg, args.out, first_id=args.first_id)))
+    me_name = Path(args.model).stem
+    opp_name = Path(args.opponent).stem if args.opponent else me_name
+    if args.opponent and opp_name == me_name:
+        opp_name += "-opponent"
+    if args.visits > 0:
+        games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
+            visits=args.visits), name=me_name)
+    else:
+        games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
+    learner = me_name if args.learner_only and args.opponent else None
+    print(json.dumps(selfplay.write_games(games, cfg, args.out, first_id=args.first_id,
+                                          learner=learner)))
     return 0
 
 

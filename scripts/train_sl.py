@@ -21,7 +21,8 @@ from alphago.config import ModelConfig, TrainConfig, from_dict, load_overrides  
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shards", required=True, help="directory made by prepare_data.py")
+    ap.add_argument("--shards", required=True, nargs="+",
+                    help="directories made by prepare_data.py or self-play (several: pooled)")
     ap.add_argument("--run-dir", required=True, help="run directory: checkpoints, log.csv, tb/")
     ap.add_argument("--config", help="TOML/JSON file with [model] and [train] tables")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
@@ -48,8 +49,10 @@ def _arg_type(t):
     return {"int": int, "float": float}.get(name, str)
 
 
-def main(argv=None) -> int:
-    ap = build_parser()
+def main(argv=None, ap: argparse.ArgumentParser | None = None, after=None) -> int:
+    """Parse, train, report. ``ap``: a parser with other defaults (train_rl, train_value);
+    ``after(model_path, shards, train_cfg)``: extra report once training stops."""
+    ap = ap or build_parser()
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
@@ -74,13 +77,16 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
     try:
-        result = train.train(args.shards, args.run_dir, model_cfg, train_cfg, args.device,
+        shards = args.shards[0] if len(args.shards) == 1 else args.shards
+        result = train.train(shards, args.run_dir, model_cfg, train_cfg, args.device,
                              args.resume, args.max_steps, bf16, args.init_from,
                              progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"stopped at step {result.step}: {result.metrics}")
+    if after is not None:
+        after(str(Path(args.run_dir) / "last.pt"), shards, train_cfg)
     return 0
 
 

@@ -43,16 +43,60 @@ def test_value_net_trains_on_one_position_per_game(tmp_path):
     assert res.step == 20 and 0 <= res.metrics["val"]["value_mse"] <= 4
 
 
-def test_reinforce_loss_follows_the_outcome():
+def test_reinforce_loss_follows_the_outcome_minus_a_baseline():
+    import torch.nn.functional as F
+
     from alphago.train import _losses
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(board_size=5, filters=4, depth=1))
     planes = torch.rand(6, 16, 5, 5)
     moves = torch.randint(0, 26, (6,))
-    win = torch.ones(6)
-    loss_win, _ = _losses(model, planes, moves, win, model.cfg, 1.0, reinforce=True)
-    loss_loss, _ = _losses(model, planes, moves, -win, model.cfg, 1.0, reinforce=True)
-    plain, _ = _losses(model, planes, moves, win, model.cfg, 1.0)
-    assert loss_win.item() == pytest.approx(plain.item(), rel=1e-5)
-    assert loss_loss.item() == pytest.approx(-plain.item(), rel=1e-5)
+    z = torch.tensor([1.0, 1.0, 1.0, -1.0, -1.0, 1.0])  # batch mean 1/3 is the baseline
+    ce = F.cross_entropy(model(planes)[0], moves, reduction="none")
+    loss, _ = _losses(model, planes, moves, z, model.cfg, 1.0, reinforce=True)
+    assert loss.item() == pytest.approx(((z - z.mean()) * ce).mean().item(), rel=1e-5)
+    same, _ = _losses(model, planes, moves, torch.ones(6), model.cfg, 1.0, reinforce=True)
+    assert same.item() == pytest.approx(0.0, abs=1e-6)  # no better than expected: no push
+    both = build_model(ModelConfig(board_size=5, filters=4, depth=1, heads="both"))
+    logits, value = both(planes)
+    ce2 = F.cross_entropy(logits, moves, reduction="none")
+    loss2, parts = _losses(both, planes, moves, z, both.cfg, 0.0, reinforce=True)
+    # the value head is the baseline (and gets no policy gradient through it)
+    assert parts["policy_loss"].item() == pytest.approx(
+        ((z - value.detach()) * ce2).mean().item(), rel=1e-5)
+
+
+def test_learner_only_shards_keep_the_learners_moves(tmp_path):
+    cfg = SelfPlayConfig(games=4, size=7, komi=0.5, seed=6)
+    games = play_games(UniformEvaluator(), cfg, UniformEvaluator(), names=("me", "them"))
+    info = write_games(games, cfg, tmp_path, val_fraction=0.0, learner="me")
+    shards = dataset.PositionShards(tmp_path, "train", "basic", augment=False)
+    expected = 0
+    for g in games:
+        colour = 1 if g.black == "me" else 2
+        expected += sum(1 for c, _ in g.moves if c == colour)
+    assert len(shards) == expected == info["positions"]["train"]
+    # every kept position is one where "me" was to move
+    ids = np.unique(shards.data["game"])
+    for gid in ids:
+        rows = shards.data["game"] == gid
+        colour = 1 if games[gid].black == "me" else 2
+        assert (shards.data["to_move"][rows] == colour).all()
+
+
+def test_search_selfplay_games_and_resign_bookkeeping(tmp_path):
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games, resign_false_positives
+
+    cfg = SelfPlayConfig(games=2, size=5, komi=0.5, seed=2, max_moves=40)
+    scfg = SearchSelfPlayConfig(visits=8, no_resign_fraction=1.0, rollouts=True)
+    games = play_search_games(UniformEvaluator(), cfg, scfg)
+    assert len(games) == 2 and all(not g.resign_allowed for g in games)
+    for g in games:
+        assert g.result and len(g.moves) <= 40
+        assert g.winner in (1, 2)
+    stats = resign_false_positives(games)
+    assert stats["no_resign_games"] == 2 and 0 <= stats["false_positives"] <= \
+        stats["would_resign"]
+    info = write_games(games, cfg, tmp_path)
+    assert info["resign"]["no_resign_games"] == 2

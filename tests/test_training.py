@@ -122,6 +122,16 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), k
     torch.load(path, weights_only=True)  # no arbitrary pickles inside
+    state = torch.load(path, weights_only=True)  # flip one weight, keep the old checksum
+    name = next(iter(state["weights"]))
+    state["weights"][name].view(-1)[0] += 1.0
+    torch.save(state, tmp_path / "tampered.pt")
+    with pytest.raises(checkpoint.CheckpointError, match="checksum"):
+        checkpoint.load_model(tmp_path / "tampered.pt")
+    data = path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])  # a write cut short
+    with pytest.raises(checkpoint.CheckpointError):
+        checkpoint.load_model(tmp_path / "cut.pt")
     (tmp_path / "bad.pt").write_bytes(b"junk")
     with pytest.raises(checkpoint.CheckpointError):
         checkpoint.load_model(tmp_path / "bad.pt")

@@ -1,0 +1,370 @@
+"""The self-play reinforcement-learning loop: generations of self-play, training, gating.
+
+Everything lives in one run directory::
+
+    DIR/config.json            the loop's settings (written once; flags given on a rerun win)
+    DIR/state.json             generation, phase, best model, opponent pool, ratings
+    DIR/best.pt                the best model so far (gtp_server.py --model DIR/best.pt)
+    DIR/models/gen_NNNN.pt     every generation's candidate (gen_0000: the starting net)
+    DIR/games/gen_NNNN/task_K/ SGFs + shards of one self-play task, done.json when complete
+    DIR/train/gen_NNNN/        the training run of that generation (last.pt, log.csv)
+    DIR/gates/gen_NNNN/        the gating match (games.jsonl, SGFs, summary.json)
+    DIR/ratings.json, ratings.svg
+
+A generation is three phases, each restartable: ``selfplay`` (tasks without done.json
+are redone from scratch, so a killed task neither loses nor duplicates a game),
+``train`` (resumes from its last.pt) and ``gate`` (the match tool resumes from its
+games.jsonl). state.json is replaced atomically after each phase, so a kill at any
+moment resumes at the phase it interrupted.
+
+Self-play is AlphaGo's RL stage when ``visits`` is 0: the best policy samples its moves
+against a randomly chosen earlier model from the pool, and only its own moves are
+trained on (REINFORCE with a baseline). With ``visits`` > 0 the best model plays
+itself with search (noise, temperature, resignation with a no-resign share).
+Tasks run in this process, in a local process pool (``workers``), or as Ray tasks
+(``ray_address``: a cluster address, or ``local``), all writing into DIR.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import json
+import logging
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("alphago.rl")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopConfig:
+    board_size: int = 19
+    komi: float = 7.5
+    generations: int = 10
+    games_per_generation: int = 256
+    games_per_task: int = 64
+    visits: int = 0  # 0: policy-only self-play vs the pool (AlphaGo's RL stage)
+    train_steps: int = 500
+    batch_size: int = 128
+    lr: float = 0.001  # the paper's REINFORCE step size
+    window: int = 4  # train on the games of the last `window` generations
+    gate_games: int = 40
+    gate_threshold: float = 0.55  # fixed-games rule: candidate's win rate to be promoted
+    gate_sprt: tuple[float, float, float, float] | None = (0.0, 50.0, 0.05, 0.05)
+    gate_visits: int | None = None  # search visits of gating engines (None: visits)
+    workers: int = 1
+    ray_address: str | None = None
+    init_model: str | None = None  # None: data/policy_sl.pt on 19x19, else a fresh net
+    init_filters: int = 32
+    init_depth: int = 3
+    max_moves: int | None = None
+    device: str = "cpu"
+    seed: int = 0
+
+
+# ----- small file helpers ----------------------------------------------------------------
+def write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, dst)
+
+
+def gen_name(g: int) -> str:
+    return f"gen_{g:04d}"
+
+
+# ----- self-play tasks -------------------------------------------------------------------
+def selfplay_task(spec: dict) -> dict:
+    """Play one task's games and write them (in a worker process, a Ray task or here).
+    Writes ``done.json`` last: its presence means the task's output is complete."""
+    import torch
+
+    from alphago import selfplay
+    from alphago.evaluator import TorchEvaluator
+
+    torch.set_num_threads(spec.get("threads", 1))
+    out = Path(spec["out"])
+    if (out / "done.json").exists():
+        return json.loads((out / "done.json").read_text())
+    if out.exists():
+        shutil.rmtree(out)  # a partial task from a killed run: redo it whole
+    tmp = out.with_name(out.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    t0 = time.time()
+    cfg = selfplay.SelfPlayConfig(games=spec["games"], size=spec["size"], komi=spec["komi"],
+                                  max_moves=spec["max_moves"], seed=spec["seed"])
+    me = TorchEvaluator.from_checkpoint(spec["model"], spec["device"])
+    if spec["visits"] > 0:
+        scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"])
+        games = selfplay.play_search_games(me, cfg, scfg, name="best")
+        learner = None
+    else:
+        opp = TorchEvaluator.from_checkpoint(spec["opponent"], spec["device"])
+        games = selfplay.play_games(me, cfg, opp, names=("best", "opponent"))
+        learner = "best"
+    summary = selfplay.write_games(games, cfg, tmp, prefix=spec["prefix"],
+                                   first_id=spec["first_id"], learner=learner)
+    summary.update({"seconds": round(time.time() - t0, 2), "opponent": spec.get("opponent")})
+    write_json_atomic(tmp / "done.json", summary)
+    os.replace(tmp, out)  # the task appears whole or not at all
+    return summary
+
+
+def _run_tasks(specs: list[dict], cfg: LoopConfig) -> list[dict]:
+    if not specs:
+        return []
+    if cfg.ray_address:
+        import ray
+
+        if not ray.is_initialized():
+            if cfg.ray_address == "local":
+                ray.init(num_cpus=max(1, cfg.workers), include_dashboard=False,
+                         log_to_driver=False)
+            else:
+                ray.init(address=cfg.ray_address, log_to_driver=False)
+        remote = ray.remote(num_cpus=1)(selfplay_task)
+        return ray.get([remote.remote(s) for s in specs])
+    if cfg.workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(cfg.workers, mp_context=ctx) as pool:
+            return list(pool.map(selfplay_task, specs))
+    return [selfplay_task(s) for s in specs]
+
+
+# ----- the loop ------------------------------------------------------------------------
+class Loop:
+    def __init__(self, run_dir: str | os.PathLike, cfg: LoopConfig):
+        self.dir = Path(run_dir)
+        self.cfg = cfg
+        self.state_path = self.dir / "state.json"
+
+    # state
+    def _initial_state(self) -> dict:
+        from alphago import checkpoint
+        from alphago.config import ModelConfig
+        from alphago.model import build_model
+
+        (self.dir / "models").mkdir(parents=True, exist_ok=True)
+        first = self.dir / "models" / f"{gen_name(0)}.pt"
+        init = self.cfg.init_model
+        if init is None and self.cfg.board_size == 19 and (ROOT / "data/policy_sl.pt").exists():
+            init = str(ROOT / "data/policy_sl.pt")
+        if init is not None:
+            model, _ = checkpoint.load_model(init)
+            if model.cfg.board_size != self.cfg.board_size:
+                raise ValueError(f"{init} is a {model.cfg.board_size}x{model.cfg.board_size} "
+                                 f"net, the loop plays {self.cfg.board_size}x"
+                                 f"{self.cfg.board_size}")
+            checkpoint.save(first, model)
+        else:
+            import torch
+
+            torch.manual_seed(self.cfg.seed)
+            model = build_model(ModelConfig(board_size=self.cfg.board_size,
+                                            filters=self.cfg.init_filters,
+                                            depth=self.cfg.init_depth))
+            checkpoint.save(first, model)
+        copy_atomic(first, self.dir / "best.pt")
+        rel = str(first.relative_to(self.dir))
+        return {"generation": 1, "phase": "selfplay", "best": rel, "best_generation": 0,
+                "pool": [rel], "ratings": {"0": 0.0}, "history": []}
+
+    def load_state(self) -> dict:
+        if self.state_path.exists():
+            return json.loads(self.state_path.read_text())
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state = self._initial_state()
+        self.save_state(state)
+        return state
+
+    def save_state(self, state: dict) -> None:
+        write_json_atomic(self.state_path, state)
+
+    # phases
+    def run(self, until_generation: int | None = None) -> dict:
+        state = self.load_state()
+        last = until_generation or self.cfg.generations
+        while state["generation"] <= last:
+            g = state["generation"]
+            if state["phase"] == "selfplay":
+                self.selfplay(g, state)
+                state["phase"] = "train"
+                self.save_state(state)
+            if state["phase"] == "train":
+                self.train(g, state)
+                state["phase"] = "gate"
+                self.save_state(state)
+            if state["phase"] == "gate":
+                self.gate(g, state)
+                state["generation"] = g + 1
+                state["phase"] = "selfplay"
+                self.save_state(state)
+                self.write_ratings(state)
+        return state
+
+    def selfplay(self, g: int, state: dict) -> list[dict]:
+        cfg = self.cfg
+        out = self.dir / "games" / gen_name(g)
+        rng = np.random.default_rng([cfg.seed, g])
+        specs = []
+        tasks = math.ceil(cfg.games_per_generation / cfg.games_per_task)
+        for k in range(tasks):
+            games = min(cfg.games_per_task, cfg.games_per_generation - k * cfg.games_per_task)
+            opponent = state["pool"][int(rng.integers(len(state["pool"])))]
+            task_dir = out / f"task_{k:03d}"
+            if (task_dir / "done.json").exists():
+                continue
+            specs.append({"out": str(task_dir), "games": games, "size": cfg.board_size,
+                          "komi": cfg.komi, "max_moves": cfg.max_moves,
+                          "seed": int(rng.integers(1 << 31)) + k,
+                          "model": str(self.dir / state["best"]),
+                          "opponent": str(self.dir / opponent), "visits": cfg.visits,
+                          "device": cfg.device, "prefix": gen_name(g),
+                          "first_id": g * 1_000_000 + k * cfg.games_per_task})
+        t0 = time.time()
+        results = _run_tasks(specs, cfg)
+        if results:
+            games = sum(r["games"] for r in results)
+            log.info("generation %d: %d self-play games in %.0f s", g, games, time.time() - t0)
+        return results
+
+    def window_dirs(self, g: int) -> list[str]:
+        dirs = []
+        for h in range(max(1, g - self.cfg.window + 1), g + 1):
+            base = self.dir / "games" / gen_name(h)
+            dirs += [str(p.parent) for p in sorted(base.glob("task_*/done.json"))]
+        return dirs
+
+    def train(self, g: int, state: dict) -> None:
+        from alphago import checkpoint, train
+        from alphago.config import TrainConfig
+
+        cfg = self.cfg
+        run = self.dir / "train" / gen_name(g)
+        best = self.dir / state["best"]
+        model, _ = checkpoint.load_model(best)
+        tcfg = TrainConfig(batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=0,
+                           total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
+                           checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
+                           seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0)
+        last = run / "last.pt"
+        if last.exists():
+            try:
+                checkpoint.load_state(last)
+            except checkpoint.CheckpointError as exc:
+                log.warning("discarding %s (%s): training again from the best model", last, exc)
+                last.unlink()
+        train.train(self.window_dirs(g), str(run), model.cfg, tcfg, cfg.device,
+                    resume=True, init_from=str(best), progress=False)
+        copy_atomic(last, self.dir / "models" / f"{gen_name(g)}.pt")
+
+    def engine_command(self, model: Path, seed: int) -> str:
+        cfg = self.cfg
+        visits = cfg.gate_visits if cfg.gate_visits is not None else cfg.visits
+        base = (f"{sys.executable} {ROOT / 'gtp_server.py'} --model {model} --threads 1 "
+                f"--device cpu --seed {seed} --size {cfg.board_size} --komi {cfg.komi}")
+        if visits > 0:
+            return base + f" --visits {visits} --resign-threshold -0.95"
+        return base + " --policy-only --policy-temperature 1"
+
+    def gate(self, g: int, state: dict) -> dict:
+        from alphago import match
+
+        cfg = self.cfg
+        cand = self.dir / "models" / f"{gen_name(g)}.pt"
+        best = self.dir / state["best"]
+        engines = ((f"gen{g}", self.engine_command(cand, cfg.seed + 2 * g)),
+                   (f"gen{state['best_generation']}",
+                    self.engine_command(best, cfg.seed + 2 * g + 1)))
+        mcfg = match.MatchConfig(engines=engines, games=cfg.gate_games,
+                                 game=match.GameConfig(size=cfg.board_size, komi=cfg.komi,
+                                                       max_moves=cfg.max_moves),
+                                 parallel=max(1, cfg.workers), sprt=cfg.gate_sprt,
+                                 seed=cfg.seed + g)
+        summary = match.run_match(mcfg, self.dir / "gates" / gen_name(g), progress=False)
+        pair = summary["pairs"][0]
+        name = engines[0][0]
+        wins, games = pair["wins"].get(name, 0), pair["games"]
+        rate = (wins + 0.5 * pair.get("draws", 0)) / max(1, games)
+        decision = summary.get("sprt", {}).get("decision") if cfg.gate_sprt else None
+        promoted = decision == "H1" if decision in ("H0", "H1") else rate >= cfg.gate_threshold
+        elo = match.elo_from_p(min(max(rate, 1e-3), 1 - 1e-3))
+        state["ratings"][str(g)] = state["ratings"][str(state["best_generation"])] + elo
+        entry = {"generation": g, "games": games, "wins": wins, "winrate": rate,
+                 "ci95": pair.get("ci95"), "elo_vs_best": elo, "sprt": decision,
+                 "promoted": promoted, "opponent": state["best"]}
+        state["history"].append(entry)
+        if promoted:
+            rel = str(cand.relative_to(self.dir))
+            state["best"], state["best_generation"] = rel, g
+            state["pool"].append(rel)
+            copy_atomic(cand, self.dir / "best.pt")
+        log.info("generation %d gate: %d/%d (%.0f%%), %s", g, wins, games, 100 * rate,
+                 "promoted" if promoted else "kept the best")
+        return entry
+
+    def write_ratings(self, state: dict) -> None:
+        rows = [{"generation": int(k), "elo": round(v, 1),
+                 "promoted": int(k) == 0 or any(h["generation"] == int(k) and h["promoted"]
+                                                for h in state["history"])}
+                for k, v in sorted(state["ratings"].items(), key=lambda kv: int(kv[0]))]
+        write_json_atomic(self.dir / "ratings.json", rows)
+        (self.dir / "ratings.svg").write_text(ratings_svg(rows))
+
+
+def ratings_svg(rows: list[dict], width: int = 480, height: int = 280) -> str:
+    """A small line plot of Elo over generations (promoted models filled), no plotting
+    library needed."""
+    pad = 40
+    xs = [r["generation"] for r in rows] or [0]
+    ys = [r["elo"] for r in rows] or [0.0]
+    x0, x1 = min(xs), max(max(xs), min(xs) + 1)
+    y0, y1 = min(ys) - 10, max(ys) + 10
+
+    def px(x):
+        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
+
+    def py(y):
+        return height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
+
+    pts = " ".join(f"{px(r['generation']):.1f},{py(r['elo']):.1f}" for r in rows)
+    dots = "".join(
+        f'<circle cx="{px(r["generation"]):.1f}" cy="{py(r["elo"]):.1f}" r="4" '
+        f'fill="{"#1565c0" if r["promoted"] else "white"}" stroke="#1565c0"/>' for r in rows)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+            f'<rect width="100%" height="100%" fill="white"/>'
+            f'<text x="{pad}" y="20" font-family="sans-serif" font-size="13">Elo by generation '
+            f'(filled: promoted to best)</text>'
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+            f'stroke="black"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" '
+            f'stroke="black"/>'
+            f'<text x="{pad}" y="{height - 12}" font-family="sans-serif" font-size="11">'
+            f'gen {x0}</text><text x="{width - pad - 30}" y="{height - 12}" '
+            f'font-family="sans-serif" font-size="11">gen {x1}</text>'
+            f'<text x="4" y="{pad}" font-family="sans-serif" font-size="11">{y1:.0f}</text>'
+            f'<text x="4" y="{height - pad}" font-family="sans-serif" font-size="11">'
+            f'{y0:.0f}</text>'
+            f'<polyline points="{pts}" fill="none" stroke="#1565c0" stroke-width="2"/>{dots}'
+            f'</svg>')
