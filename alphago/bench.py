@@ -259,10 +259,10 @@ def _backend_name(ev) -> str:
 
 def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
     """Search simulations per second from the empty 19x19 board, one thread, with the
-    backend ``--device auto`` picks (``mcts_backend``), and the
-    search's own cost next to the network's (cache off, so every simulation pays a
-    network evaluation: ``mcts_search_overhead_pct`` = time outside the network over
-    time inside it)."""
+    backend ``--device auto`` picks (``mcts_backend``), and the search's own cost next
+    to the network's (cache off, so every simulation pays a network evaluation;
+    ``mcts_search_overhead_pct_*`` = time outside the network over time inside it, on
+    the empty board and at move 150 of a pro game)."""
     import numba
     import torch
 
@@ -292,7 +292,7 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
             tree.root_moves = None  # a fresh tree each time (allocated once, as in play)
             tree.cache.clear()
             t0 = time.perf_counter()
-            player.genmove(Position(19), allow_resign=False)
+            player.search(Position(19), cfg.visits)
             wall = time.perf_counter() - t0
             overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
             return cfg.visits
@@ -301,8 +301,70 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
         overheads.clear()
         out[key] = round(_median_rate(run, max(1, repeats // 2)), 1)
         if key == "mcts_nn_sims_per_s_no_rollouts":
-            out["mcts_search_overhead_pct"] = round(statistics.median(overheads), 1)
+            out["mcts_search_overhead_pct_opening"] = round(statistics.median(overheads), 1)
+            mid = _midgame_position()
+            overheads.clear()
+            for _ in range(max(1, repeats // 2)):
+                timed.seconds = 0.0
+                player.tree(19).root_moves = None
+                t0 = time.perf_counter()
+                player.search(mid, cfg.visits)
+                wall = time.perf_counter() - t0
+                overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
+            out["mcts_search_overhead_pct_midgame"] = round(statistics.median(overheads), 1)
     return out
+
+
+def _midgame_position(moves: int = 150) -> Position:
+    """Move 150 of the first long pro game in the SGF source (a seeded random game when
+    no archive is there)."""
+    src = default_sgf_source()
+    gf = sgf.GameFilter(sizes=(19,), min_moves=moves, validate=False)
+    for rec in itertools.islice(sgf.load_games(src, gf), 50):
+        pos = Position(19)
+        try:
+            for c, m in rec.moves[:moves]:
+                pos.play(m, c)
+            return pos
+        except Exception:  # an illegal record: try the next
+            continue
+    pos, rng = Position(19), np.random.default_rng(0)
+    while len(pos.moves) < moves:
+        legal = np.flatnonzero(pos.legal_moves()[:-1])
+        pos.play(int(rng.choice(legal)))
+    return pos
+
+
+def bench_selfplay(repeats: int, model: str | None = None, **_) -> dict:
+    """Self-play moves per second on 19x19, CPU, one thread: policy-only (32 games
+    batched into one forward pass a move) and with search at 64 visits a move."""
+    import numba
+    import torch
+
+    from alphago import selfplay
+    from alphago.evaluator import make_evaluator
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    ev = make_evaluator(_model_path(model), "auto", threads=1, batch_size=32)
+
+    def policy_only(seed=[0]):
+        seed[0] += 1
+        cfg = selfplay.SelfPlayConfig(games=32, size=19, max_moves=60, seed=seed[0])
+        return sum(len(g.moves) for g in selfplay.play_games(ev, cfg))
+
+    def search(seed=[0]):
+        seed[0] += 1
+        cfg = selfplay.SelfPlayConfig(games=1, size=19, max_moves=24, seed=seed[0])
+        scfg = selfplay.SearchSelfPlayConfig(visits=64, batch_size=16)
+        return sum(len(g.moves) for g in selfplay.play_search_games(ev, cfg, scfg))
+
+    policy_only()
+    search()
+    return {"selfplay_moves_per_s_policy": round(_median_rate(policy_only, repeats), 1),
+            "selfplay_moves_per_s_visits64": round(_median_rate(search, max(1, repeats // 2)),
+                                                   1),
+            "selfplay_backend": _backend_name(ev)}
 
 
 BENCHES = {
@@ -313,6 +375,7 @@ BENCHES = {
     "inference": bench_inference,
     "rollout": bench_rollout,
     "mcts": bench_mcts,
+    "selfplay": bench_selfplay,
 }
 
 

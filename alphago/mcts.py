@@ -99,6 +99,9 @@ class MCTS:
         self.expand_visits = 1 if not self.use_rollouts else max(1, cfg.expand_visits)
         self.cache = NNCache(cfg.nn_cache_size)
         self._buf: dict[str, np.ndarray] | None = None
+        self.nbr, self.diag = _geometry(size)  # [n*n, 4] int32 neighbours / diagonals
+        self.zob = _zob(size)  # [3, n*n] int64 zobrist keys
+        self.pm = symmetry.point_map(size).astype(np.int64)  # [8, n*n+1] symmetry images
 
     # ----- root management ---------------------------------------------------
     def set_root(self, pos: Position, noise: float = 0.0) -> None:
@@ -137,24 +140,24 @@ class MCTS:
         b, a = len(sts), self.size * self.size + 1
         priors = np.empty((b, a), np.float32)
         values = np.zeros(b, np.float32)
-        miss = []
-        for i in range(b):
-            hit = self.cache.get(int(keys[i]))
-            if hit is None:
-                miss.append(i)
-            else:
-                priors[i], values[i] = hit
-        if not miss:
-            return priors, values
-        miss = np.asarray(miss)
+        if self.cache.max_entries == 0:
+            miss = np.arange(b)
+        else:
+            hits = [self.cache.get(int(k)) for k in keys]
+            for i, hit in enumerate(hits):
+                if hit is not None:
+                    priors[i], values[i] = hit
+            miss = np.array([i for i, hit in enumerate(hits) if hit is None], np.int64)
+            if not len(miss):
+                return priors, values
         syms = self.rng.integers(0, 8, len(miss))
         planes = self._planes(sts[miss], metas[miss], lasts[miss], syms)
         pr, v = self.ev.evaluate(planes)
-        pm = symmetry.point_map(self.size)
-        board = np.take_along_axis(pr, pm[syms].astype(np.int64), axis=1)  # net saw pm[s, p]
-        for j, i in enumerate(miss):
-            priors[i], values[i] = board[j], v[j]
-            self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
+        board = np.take_along_axis(pr, self.pm[syms], axis=1)  # the net saw point pm[s, p]
+        priors[miss], values[miss] = board, v
+        if self.cache.max_entries:
+            for j, i in enumerate(miss):
+                self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
         return priors, values
 
     def _planes(self, sts, metas, lasts, syms) -> np.ndarray:
@@ -162,12 +165,11 @@ class MCTS:
         n = self.size
         out = np.zeros((len(sts), fs.planes, n * n), np.uint8)
         core = out[:, :-1] if fs.color_plane else out
-        nbr, diag = _geometry(n)
-        pm = symmetry.point_map(n).astype(np.int64)
         if fs.kernel_id == 1:
-            ks.fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, _zob(n), core)
+            ks.fill_planes_alphago(sts, metas, lasts, syms, self.pm, self.nbr, self.diag,
+                                   self.zob, core)
         else:
-            ks.fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, core)
+            ks.fill_planes_basic(sts, metas, lasts, syms, self.pm, self.nbr, self.diag, core)
         if fs.color_plane:
             out[:, -1] = (metas[:, kb.M_TOMOVE] == BLACK)[:, None]
         return out.reshape(len(sts), fs.planes, n, n)
@@ -226,8 +228,7 @@ class MCTS:
         """One batch of simulations: compiled selection, one network call for the
         leaves that need it (minus cache hits), rollouts, compiled backup."""
         cfg = self.cfg
-        nbr, diag = _geometry(self.size)
-        zob = _zob(self.size)
+        nbr, diag, zob = self.nbr, self.diag, self.zob
         x = self._buffers(b)
         ks.gather(self.N, self.W, self.P, self.C, self.info, pos.st, pos.meta, pos.hist,
                   root_last, nbr, zob, cfg.c_puct, cfg.virtual_loss, self.expand_visits,

@@ -275,3 +275,24 @@ def test_evaluation_cache_saves_a_rebuilt_tree():
         counts.append(ev.positions)
         assert len(t.cache) <= size
     assert counts[1] < 0.75 * counts[0]  # the second search found most leaves cached
+
+
+def test_hashed_superko_mask_equals_the_reference():
+    from alphago.kernels import search as ks
+
+    rng = np.random.default_rng(7)
+    table = np.empty(2048, np.int64)
+    out = np.zeros(82, np.uint8)
+    checked = 0
+    for game in range(6):
+        pos = Position(9)
+        for _ in range(160):
+            legal = np.flatnonzero(pos.legal_moves()[:-1])
+            if len(legal) == 0:
+                break
+            pos.play(int(rng.choice(legal)))
+            ref = pos.legal_moves()
+            ks.legal_mask_superko(pos.st, pos.meta, pos.hist, pos.nbr, pos.zob, table, out)
+            assert (out == ref).all()
+            checked += 1
+    assert checked > 500

@@ -11,8 +11,8 @@ Python only moves arrays between them, so the per-simulation cost is compiled.
 import numpy as np
 from numba import njit
 
-from alphago.kernels.board import (BLACK, M_HASH, M_KO, M_NHIST, M_PASSES, M_TOMOVE,
-                                   area_score, legal_mask)
+from alphago.kernels.board import (BLACK, M_HASH, M_KO, M_NHIST, M_PASSES, M_TOMOVE, OK,
+                                   area_score, capture_hash, legal_basic)
 from alphago.kernels.features import fill_alphago, fill_basic
 from alphago.kernels.tree import backup, new_node, select_leaf
 
@@ -30,6 +30,51 @@ def position_key(meta, last):
     return k
 
 
+EMPTY_SLOT = np.int64(-0x7FFFFFFFFFFFFFF1)  # a hash value taken to mean "no entry"
+
+
+@njit(cache=True)
+def history_table(hist, nh, table):
+    """Open-addressing set of the first ``nh`` hashes of ``hist`` (``table``: a power of
+    two, at least twice nh), so that superko tests cost O(1) instead of O(moves)."""
+    table[:] = EMPTY_SLOT
+    mask = table.shape[0] - 1
+    for i in range(nh):
+        h = hist[i]
+        j = (h ^ (h >> 29)) & mask
+        while table[j] != EMPTY_SLOT and table[j] != h:
+            j = (j + 1) & mask
+        table[j] = h
+
+
+@njit(cache=True)
+def in_table(table, h):
+    mask = table.shape[0] - 1
+    j = (h ^ (h >> 29)) & mask
+    while table[j] != EMPTY_SLOT:
+        if table[j] == h:
+            return True
+        j = (j + 1) & mask
+    return False
+
+
+@njit(cache=True)
+def legal_mask_superko(st, meta, hist, nbr, zob, table, out):
+    """Same result as board.legal_mask(..., superko=True, out), with the history in a
+    hash set. out [n*n+1] uint8, pass always legal."""
+    nn = st.shape[1]
+    color = meta[M_TOMOVE]
+    history_table(hist, meta[M_NHIST], table)
+    for p in range(nn):
+        out[p] = 0
+        if legal_basic(st, meta, nbr, p, color) != OK:
+            continue
+        x, _ = capture_hash(st, nbr, zob, p, color)
+        if not in_table(table, meta[M_HASH] ^ zob[color, p] ^ x):
+            out[p] = 1
+    out[nn] = 1
+
+
 @njit(cache=True)
 def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
            expand_visits, need_net, leaf_st, leaf_meta, leaf_last, masks, paths_s, paths_a,
@@ -41,6 +86,10 @@ def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob,
     h = leaf_last.shape[1]
     nh = root_meta[M_NHIST]
     hist = np.zeros(nh + paths_s.shape[1] + 1, np.int64)
+    size = 64
+    while size < 2 * (nh + paths_s.shape[1] + 1):
+        size *= 2
+    table = np.empty(size, np.int64)
     for i in range(b):
         st = leaf_st[i]
         meta = leaf_meta[i]
@@ -72,20 +121,24 @@ def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob,
         else:
             status[i] = ROLLOUT_ONLY
             continue
-        legal_mask(st, meta, hist, nbr, zob, True, masks[i])
+        legal_mask_superko(st, meta, hist, nbr, zob, table, masks[i])
         keys[i] = position_key(meta, leaf_last[i])
 
 
 @njit(cache=True)
 def _scatter_planes(scratch, sym_map, out):
+    """out[c, sym_map[p]] = scratch[c, p]; ``out`` starts zeroed, so only ones move."""
     for c in range(scratch.shape[0]):
         for p in range(scratch.shape[1]):
-            out[c, sym_map[p]] = scratch[c, p]
+            v = scratch[c, p]
+            if v:
+                out[c, sym_map[p]] = v
 
 
 @njit(cache=True)
 def fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, out):
-    """out[i] = basic planes of leaf i seen under symmetry syms[i]. out [B, 16, n*n] uint8."""
+    """out[i] = basic planes of leaf i seen under symmetry syms[i]. out [B, 16, n*n] uint8,
+    zeroed by the caller."""
     scratch = np.zeros((out.shape[1], out.shape[2]), np.uint8)
     for i in range(sts.shape[0]):
         fill_basic(sts[i], metas[i], lasts[i], nbr, diag, scratch)
