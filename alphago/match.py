@@ -119,8 +119,9 @@ class GameConfig:
     komi: float = 7.5
     handicap: int = 0
     max_moves: int | None = None  # None: 3 * size^2
-    time_settings: tuple[float, float, int] | None = None
+    time_settings: tuple[float, float, int] | None = None  # GTP/Canadian: main, byo, stones
     move_timeout: float | None = None  # seconds; None: from the time settings, else 600
+    time_grace: float = 0.5  # seconds of transport lag forgiven per move before a time loss
     scorer: str = "internal"  # internal, players, referee
     referee: str | None = None
 
@@ -137,6 +138,51 @@ class GameRecord:
     seconds: dict[str, float]  # total thinking time per engine
     sgf: str
     detail: str = ""
+    # with a clock: per engine the longest move (s) and the least time it had left
+    max_move_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    min_time_left: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+class Clock:
+    """A player's clock under GTP (Canadian) time settings: ``main`` seconds, then
+    ``byo_stones`` moves in every ``byo_time`` seconds. byo_time 0 and byo_stones 0:
+    absolute time. One byo-yomi stone makes Japanese byo-yomi with one period."""
+
+    def __init__(self, main: float, byo_time: float, byo_stones: int, grace: float = 0.5):
+        self.main, self.byo_time, self.byo_stones = float(main), float(byo_time), int(byo_stones)
+        self.grace = grace
+        self.main_left = self.main
+        self.in_byo = self.main <= 0 and self.byo_stones > 0
+        self.byo_left = self.byo_time
+        self.stones_left = self.byo_stones
+
+    def time_left(self) -> tuple[float, int]:
+        """What GTP ``time_left`` says now: (seconds, stones; 0 stones in main time)."""
+        if self.in_byo:
+            return self.byo_left, self.stones_left
+        return self.main_left, 0
+
+    def spend(self, seconds: float) -> bool:
+        """Charge one move's time; False when the flag fell."""
+        if not self.in_byo:
+            if seconds <= self.main_left:
+                self.main_left -= seconds
+                return True
+            if self.byo_stones <= 0:  # absolute time
+                ok = seconds <= self.main_left + self.grace
+                self.main_left = 0.0
+                return ok
+            seconds -= self.main_left
+            self.main_left = 0.0
+            self.in_byo = True
+            self.byo_left, self.stones_left = self.byo_time, self.byo_stones
+        if seconds > self.byo_left + self.grace:
+            return False
+        self.byo_left -= seconds
+        self.stones_left -= 1
+        if self.stones_left <= 0:  # a new byo-yomi period
+            self.byo_left, self.stones_left = self.byo_time, self.byo_stones
+        return True
 
 
 def _timeout(cfg: GameConfig) -> float:
@@ -195,10 +241,21 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
         pos.to_move = WHITE
     max_moves = cfg.max_moves or 3 * cfg.size * cfg.size
     timeout = _timeout(cfg)
+    clocks = ({c: Clock(*cfg.time_settings, grace=cfg.time_grace) for c in (BLACK, WHITE)}
+              if _has_clock(cfg) else None)
+    longest = {black.name: 0.0, white.name: 0.0}
+    least_left = {}
     while True:
         color = pos.to_move
         mover, other = clients[color], clients[3 - color]
         cname = "b" if color == BLACK else "w"
+        if clocks is not None:
+            left, stones = clocks[color].time_left()
+            least_left[mover.name] = round(min(left, least_left.get(mover.name, left)), 2)
+            try:  # as servers do: the engine's clock before every move
+                mover.send(f"time_left {cname} {max(0, int(left))} {stones}", 30)
+            except EngineFailure:
+                pass  # the genmove below finds out whether it is alive
         t0 = time.monotonic()
         try:
             ok, text = mover.send(f"genmove {cname}", timeout)
@@ -207,7 +264,12 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
             reason = "timeout" if "timed out" in str(exc) else "crash"
             winner_color, detail = 3 - color, str(exc)
             break
-        spent[mover.name] += time.monotonic() - t0
+        took = time.monotonic() - t0
+        spent[mover.name] += took
+        longest[mover.name] = round(max(longest[mover.name], took), 3)
+        if clocks is not None and not clocks[color].spend(took):
+            winner_color, reason, detail = 3 - color, "time", f"{took:.2f} s for the last move"
+            break
         move = text.strip().lower()
         if not ok:
             winner_color, reason, detail = 3 - color, "genmove failed", text
@@ -241,10 +303,21 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
         winner_color = sgf.parse_winner(result)
     elif winner_color:
         result = ("B" if winner_color == BLACK else "W") + ("+R" if reason == "resign" else "+F")
-        if reason == "timeout":
+        if reason in ("timeout", "time"):
             result = result[:2] + "T"
-    return _finish(gid, black, white, pos, winner_color, result, reason, detail, spent,
-                   sgf_dir, hcap)
+    rec = _finish(gid, black, white, pos, winner_color, result, reason, detail, spent,
+                  sgf_dir, hcap)
+    if clocks is not None:
+        rec.max_move_seconds, rec.min_time_left = longest, least_left
+    return rec
+
+
+def _has_clock(cfg: GameConfig) -> bool:
+    """Time settings that limit time (GTP: byo_time > 0 with 0 stones means no limit)."""
+    if not cfg.time_settings:
+        return False
+    main, byo, stones = cfg.time_settings
+    return not (byo > 0 and stones == 0)
 
 
 def _finish(gid, black, white, pos, winner_color, result, reason, detail, spent, sgf_dir, hcap):
@@ -369,7 +442,22 @@ def pair_summary(records: list[dict], a: str, b: str) -> dict:
             "elo_ci95": [elo_from_p(lo), elo_from_p(hi)] if n else None,
             "wins_by_colour": by_colour,
             "avg_move_seconds": {e: round(s / nmoves, 3) for e, s in moves.items()},
-            "reasons": dict(_count(r["reason"] for r in games))}
+            "reasons": dict(_count(r["reason"] for r in games)),
+            **_clock_summary(games, (a, b))}
+
+
+def _clock_summary(games: list[dict], names) -> dict:
+    timed = [r for r in games if r.get("min_time_left")]
+    if not timed:
+        return {}
+    lost = {e: sum(1 for r in timed if r["reason"] in ("time", "timeout")
+                   and r["winner"] is not None and r["winner"] != e) for e in names}
+    longest = {e: max((r["max_move_seconds"].get(e, 0.0) for r in timed), default=0.0)
+               for e in names}
+    least = {e: min((r["min_time_left"][e] for r in timed if e in r["min_time_left"]),
+                    default=None) for e in names}
+    return {"timed_games": len(timed), "time_losses": lost, "max_move_seconds": longest,
+            "min_time_left": least}
 
 
 def _count(items):

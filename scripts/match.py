@@ -49,6 +49,8 @@ def main(argv=None) -> int:
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--time-settings", type=_floats(3), help="MAIN,BYO_TIME,BYO_STONES")
     ap.add_argument("--move-timeout", type=float, help="seconds before a genmove is a loss")
+    ap.add_argument("--time-grace", type=float, default=0.5,
+                    help="seconds of lag forgiven per move before the flag falls (0.5)")
     ap.add_argument("--max-moves", type=int, help="move cap (default 3*size^2)")
     ap.add_argument("--scorer", choices=["internal", "players", "referee"], default="internal")
     ap.add_argument("--referee", help="GTP command of the scoring engine (--scorer referee)")
@@ -67,7 +69,8 @@ def main(argv=None) -> int:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
     game = match.GameConfig(size=args.size, komi=args.komi, handicap=args.handicap,
                             max_moves=args.max_moves, move_timeout=args.move_timeout,
-                            time_settings=args.time_settings, scorer=args.scorer,
+                            time_settings=args.time_settings, time_grace=args.time_grace,
+                            scorer=args.scorer,
                             referee=args.referee)
     cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
                             parallel=args.parallel, sprt=args.sprt, seed=args.seed)

@@ -129,3 +129,41 @@ def dataclass_replace(obj, **kw):
     import dataclasses
 
     return dataclasses.replace(obj, **kw)
+
+
+def test_clock_arithmetic():
+    c = match.Clock(10, 0, 0, grace=0.5)  # absolute
+    assert c.spend(6) and c.time_left() == (4, 0)
+    assert c.spend(4.4)  # inside the grace, but nothing is left now
+    assert c.time_left() == (0, 0) and not c.spend(0.6)
+    assert not match.Clock(1, 0, 0, grace=0.5).spend(1.6)
+    c = match.Clock(5, 3, 1, grace=0.5)  # Japanese-style: 3 s a move after main time
+    assert c.spend(4) and c.spend(3.5)  # the last second of main time, then 2.5 s of byo
+    assert c.time_left() == (3, 1)  # a fresh period
+    assert not c.spend(3.6)
+    c = match.Clock(0, 10, 5, grace=0.0)  # Canadian: 5 moves in 10 s
+    for _ in range(5):
+        assert c.spend(1.9)
+    assert c.time_left() == (10, 5)
+
+
+def test_flag_falls_for_a_slow_engine_and_not_for_ours(tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text(  # 1.2 s a move, on the first free point (it tracks 'play')
+        "import sys, time\ntaken = set()\nfree = [c + str(r) for r in range(1, 10) "
+        "for c in 'ABCDEFGHJ']\nfor line in sys.stdin:\n    w = line.split()\n"
+        "    if w and w[0] == 'play' and len(w) == 3:\n        taken.add(w[2].upper())\n"
+        "    if w and w[0] == 'clear_board':\n        taken.clear()\n"
+        "    if w and w[0] == 'genmove':\n        time.sleep(1.2)\n"
+        "        move = next(p for p in free if p not in taken)\n        taken.add(move)\n"
+        "        print('= ' + move + '\\n', flush=True)\n"
+        "    else:\n        print('= \\n', flush=True)\n")
+    cfg = match.MatchConfig(engines=(("us", US), ("slow", f"{sys.executable} {script}")),
+                            games=2, game=match.GameConfig(size=9, time_settings=(2, 0, 0)))
+    summary = match.run_match(cfg, tmp_path / "out", progress=False)
+    recs = [json.loads(x) for x in (tmp_path / "out" / "games.jsonl").read_text().splitlines()]
+    assert all(r["winner"] == "us" and r["reason"] == "time" for r in recs)
+    assert all(r["result"].endswith("+T") for r in recs)
+    pair = summary["pairs"][0]
+    assert pair["time_losses"] == {"us": 0, "slow": 2}
+    assert pair["max_move_seconds"]["slow"] >= 1.2 and pair["min_time_left"]["us"] > 0
