@@ -56,7 +56,7 @@ class LoopConfig:
     visits: int = 0  # 0: policy-only self-play vs the pool (AlphaGo's RL stage)
     train_steps: int = 500
     batch_size: int = 128
-    lr: float = 0.001  # the paper's REINFORCE step size
+    lr: float = 1e-4  # plain SGD (no momentum); 1e-3 drifted off on 19x19 here
     window: int = 4  # train on the games of the last `window` generations
     gate_games: int = 40
     gate_threshold: float = 0.55  # fixed-games rule: candidate's win rate to be promoted
@@ -266,6 +266,7 @@ class Loop:
         best = self.dir / state["best"]
         model, _ = checkpoint.load_model(best)
         tcfg = TrainConfig(batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=0,
+                           momentum=0.0 if cfg.visits == 0 else 0.9,
                            total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
                            seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0)
@@ -276,8 +277,10 @@ class Loop:
             except checkpoint.CheckpointError as exc:
                 log.warning("discarding %s (%s): training again from the best model", last, exc)
                 last.unlink()
-        train.train(self.window_dirs(g), str(run), model.cfg, tcfg, cfg.device,
-                    resume=True, init_from=str(best), progress=False)
+        res = train.train(self.window_dirs(g), str(run), model.cfg, tcfg, cfg.device,
+                          resume=True, init_from=str(best), progress=False)
+        if res.interrupted:  # SIGINT/SIGTERM: last.pt is saved; a rerun goes on from it
+            raise KeyboardInterrupt
         copy_atomic(last, self.dir / "models" / f"{gen_name(g)}.pt")
 
     def engine_command(self, model: Path, seed: int) -> str:

@@ -8,11 +8,14 @@ that cannot be used is skipped with a reason counted in ``SkipStats``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import os
+import signal
 import re
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -300,35 +303,84 @@ def validate_record(rec: GameRecord) -> None:
 
 def load_games(sources: Iterable[str | os.PathLike] | str | os.PathLike,
                game_filter: GameFilter = GameFilter(),
-               stats: SkipStats | None = None) -> Iterator[GameRecord]:
+               stats: SkipStats | None = None, time_limit: float | None = 10.0
+               ) -> Iterator[GameRecord]:
     """Usable games from any mix of sources, skipping (and counting) the rest."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     stats = SkipStats() if stats is None else stats
+
+    def items():
+        for source in sources:
+            yield from iter_sgf_bytes(source, stats)
+
+    yield from records_from_bytes(items(), game_filter, stats, time_limit)
+
+
+class _FileTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None):
+    """Raise _FileTimeout in this block after ``seconds`` (main thread only: elsewhere,
+    and with None, no limit)."""
+    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def fire(signum, frame):
+        raise _FileTimeout
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def records_from_bytes(items: Iterable[tuple[str, bytes]], game_filter: GameFilter = GameFilter(),
+                       stats: SkipStats | None = None, time_limit: float | None = 10.0
+                       ) -> Iterator[GameRecord]:
+    """Usable games from (name, raw bytes) pairs. Every file that cannot be used is
+    skipped and counted in ``stats`` with a reason, whatever is wrong with it, including
+    taking longer than ``time_limit`` seconds to parse and check."""
+    stats = SkipStats() if stats is None else stats
     seen: set[str] = set()
-    for source in sources:
-        for name, data in iter_sgf_bytes(source, stats):
-            if len(data) > MAX_SGF_BYTES:
-                stats.skip("file too large", name)
-                continue
-            try:
+    for name, data in items:
+        if len(data) > MAX_SGF_BYTES:
+            stats.skip("file too large", name)
+            continue
+        try:
+            with _deadline(time_limit):
                 rec = parse_sgf(name, data)
                 reason = game_filter.reject_reason(rec)
-                if reason:
-                    stats.skip(reason, name)
-                    continue
-                if game_filter.dedup:
-                    key = rec.move_hash
-                    if key in seen:
-                        stats.skip("duplicate", name)
-                        continue
-                    seen.add(key)
-                if game_filter.validate:
+                if reason is None and game_filter.dedup:
+                    if rec.move_hash in seen:
+                        reason = "duplicate"
+                    seen.add(rec.move_hash)
+                if reason is None and game_filter.validate:
                     validate_record(rec)
-            except BadGame as exc:
-                stats.skip(exc.reason, name, exc.detail)
-                continue
-            yield rec
+        except BadGame as exc:
+            stats.skip(exc.reason, name, exc.detail)
+            continue
+        except _FileTimeout:
+            stats.skip("time limit", name, f"over {time_limit} s")
+            continue
+        except (RecursionError, MemoryError) as exc:
+            stats.skip("too deep or too big", name, exc.__class__.__name__)
+            continue
+        except Exception as exc:  # a loader bug must not stop a whole archive
+            stats.skip("unexpected error", name, f"{exc.__class__.__name__}: {exc}"[:200])
+            continue
+        if reason:
+            stats.skip(reason, name)
+            continue
+        yield rec
 
 
 def split_of(rec: GameRecord, val_fraction: float = 0.02) -> str:

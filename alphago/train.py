@@ -73,7 +73,8 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
+                               nesterov=cfg.momentum > 0)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
@@ -203,6 +204,7 @@ def _tensorboard(run_dir: Path):
 class TrainResult:
     step: int
     metrics: dict
+    interrupted: bool = False  # stopped by SIGINT/SIGTERM (after checkpointing)
 
 
 def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
@@ -286,7 +288,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
         checkpoint.save(last, model, opt, step, {"train_config": to_dict(cfg), **metrics})
     if world > 1:
         dist.destroy_process_group()
-    return TrainResult(step, metrics)
+    return TrainResult(step, metrics, flag.stop)
 
 
 def _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt) -> dict:

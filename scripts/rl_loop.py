@@ -113,6 +113,9 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("stopped; rerun the same command to resume", file=sys.stderr)
+        return 130
     print(json.dumps({"generation": state["generation"] - 1, "best": state["best"],
                       "history": state["history"][-3:]}))
     return 0

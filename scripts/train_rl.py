@@ -4,7 +4,7 @@
     python scripts/selfplay.py --model data/policy_sl.pt --opponent data/policy_sl.pt \\
         --games 256 --out runs/rl/games0 --learner-only
     python scripts/train_rl.py --shards runs/rl/games0 --init-from data/policy_sl.pt \\
-        --run-dir runs/rl/train0 --total-steps 500 --lr 0.001
+        --run-dir runs/rl/train0 --total-steps 500
 
 Each position's log-likelihood is weighted by (outcome - baseline): the value head's
 estimate when the network has one, else the batch mean outcome. The shards should hold
@@ -25,7 +25,8 @@ from train_sl import build_parser, main as train_main  # noqa: E402
 def main(argv=None) -> int:
     ap = build_parser()
     ap.description = __doc__.splitlines()[0]
-    ap.set_defaults(train_reinforce=True, train_lr=0.001, train_warmup_steps=0)
+    ap.set_defaults(train_reinforce=True, train_lr=1e-4, train_momentum=0.0,
+                    train_warmup_steps=0)
     return train_main(argv, ap)
 
 

@@ -1,6 +1,7 @@
 import io
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,3 +149,43 @@ def test_replay_matches_sgfmill_on_2000_pro_games(pro_archive):
         if compared >= 2000:
             break
     assert compared >= 2000 and moves_compared > 200_000
+
+
+def test_fuzzed_sgf_bytes_are_loaded_or_skipped_with_a_reason():
+    import random
+
+    from alphago import dataset, sgf_fuzz
+
+    data_dir = Path(__file__).parent / "data"
+    seeds = [(p.name, p.read_bytes()) for p in sorted(data_dir.glob("*.sgf"))]
+    stats = sgf.SkipStats()
+    gf = sgf.GameFilter(sizes=tuple(range(2, 53)), min_moves=0, dedup=False)
+    files = 1500
+    loaded = 0
+    for rec in sgf.records_from_bytes(sgf_fuzz.fuzz(seeds, files, random.Random(11)), gf,
+                                      stats, time_limit=5.0):
+        loaded += 1
+        dataset.game_arrays(rec)  # whatever loads also replays
+    assert loaded + sum(stats.values()) == files
+    assert "unexpected error" not in stats, stats.examples.get("unexpected error")
+    assert stats["parse error"] > 0 and loaded > 0
+
+
+def test_a_file_over_the_time_limit_is_skipped(monkeypatch):
+    import time as time_mod
+
+    real = sgf.parse_sgf
+
+    def slow(name, data):
+        if name == "slow":
+            time_mod.sleep(3)
+        return real(name, data)
+
+    monkeypatch.setattr(sgf, "parse_sgf", slow)
+    good = (Path(__file__).parent / "data" / "random_19_0.sgf").read_bytes()
+    stats = sgf.SkipStats()
+    t0 = time_mod.time()
+    recs = list(sgf.records_from_bytes([("slow", good), ("fine", good)],
+                                       sgf.GameFilter(dedup=False), stats, time_limit=0.5))
+    assert time_mod.time() - t0 < 2.5
+    assert [r.name for r in recs] == ["fine"] and stats["time limit"] == 1
