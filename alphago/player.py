@@ -191,9 +191,9 @@ class MCTSPlayer:
             t = self.tree(pos.size)
             tref["t"] = t
             t.set_root(pos)
-            cap = max(self.cfg.max_nodes - 100, 100)
-            t.run(pos, visits=None, seconds=None,
-                  stop=lambda: stop.is_set() or t.info[0] >= cap, on_batch=on_batch)
+            # past a full node pool the search goes on without expanding (values still
+            # come in, evaluations from the cache), so memory stays bounded
+            t.run(pos, visits=None, seconds=None, stop=stop.is_set, on_batch=on_batch)
         if not stop.is_set():
             report(self.result(t, t0))
             stop.wait()
