@@ -73,7 +73,7 @@ def export(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike | Non
     cfg = model.cfg
     n = cfg.board_size
     x = torch.zeros(1, get_feature_set(cfg.feature_set).planes, n, n)
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")  # concurrent exports do not collide
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
@@ -150,8 +150,8 @@ def quantize(onnx_path: str | os.PathLike, out_path: str | os.PathLike,
             return next(self.it, None)
 
     out = Path(out_path)
-    pre = out.with_name(out.name + ".pre.tmp")
-    tmp = out.with_name(out.name + ".tmp")
+    pre = out.with_name(f"{out.name}.{os.getpid()}.pre.tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")  # concurrent exports do not collide
     quant_pre_process(str(onnx_path), str(pre))
     quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QUInt8,
