@@ -68,7 +68,7 @@ class LoopConfig:
     init_filters: int = 32
     init_depth: int = 3
     max_moves: int | None = None
-    device: str = "cpu"
+    device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
 
 
@@ -101,7 +101,7 @@ def selfplay_task(spec: dict) -> dict:
     import torch
 
     from alphago import selfplay
-    from alphago.evaluator import TorchEvaluator
+    from alphago.evaluator import make_evaluator
 
     torch.set_num_threads(spec.get("threads", 1))
     out = Path(spec["out"])
@@ -115,13 +115,14 @@ def selfplay_task(spec: dict) -> dict:
     t0 = time.time()
     cfg = selfplay.SelfPlayConfig(games=spec["games"], size=spec["size"], komi=spec["komi"],
                                   max_moves=spec["max_moves"], seed=spec["seed"])
-    me = TorchEvaluator.from_checkpoint(spec["model"], spec["device"])
+    batch = spec["games"]
+    me = make_evaluator(spec["model"], spec["device"], spec.get("threads", 1), batch)
     if spec["visits"] > 0:
         scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"])
         games = selfplay.play_search_games(me, cfg, scfg, name="best")
         learner = None
     else:
-        opp = TorchEvaluator.from_checkpoint(spec["opponent"], spec["device"])
+        opp = make_evaluator(spec["opponent"], spec["device"], spec.get("threads", 1), batch)
         games = selfplay.play_games(me, cfg, opp, names=("best", "opponent"))
         learner = "best"
     summary = selfplay.write_games(games, cfg, tmp, prefix=spec["prefix"],
@@ -277,7 +278,8 @@ class Loop:
             except checkpoint.CheckpointError as exc:
                 log.warning("discarding %s (%s): training again from the best model", last, exc)
                 last.unlink()
-        res = train.train(self.window_dirs(g), str(run), model.cfg, tcfg, cfg.device,
+        device = "auto" if cfg.device.startswith("onnx") else cfg.device
+        res = train.train(self.window_dirs(g), str(run), model.cfg, tcfg, device,
                           resume=True, init_from=str(best), progress=False)
         if res.interrupted:  # SIGINT/SIGTERM: last.pt is saved; a rerun goes on from it
             raise KeyboardInterrupt

@@ -51,7 +51,8 @@ def rl_target(work: Path) -> tuple[list[str], callable]:
            "--quiet", "--board-size", "9", "--generations", "3",
            "--games-per-generation", str(RL_GAMES), "--games-per-task", "4",
            "--train-steps", "8", "--batch-size", "16", "--gate-games", "4", "--gate-sprt", "off",
-           "--init-filters", "8", "--init-depth", "1", "--max-moves", "100", "--workers", "2"]
+           "--init-filters", "8", "--init-depth", "1", "--max-moves", "100", "--workers", "2",
+           "--device", "cpu"]
     return cmd, lambda: chaos.verify_rl_run(work / "rl", RL_GAMES)
 
 

@@ -29,7 +29,8 @@ def main(argv=None) -> int:
     ap.add_argument("--greedy-after", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--first-id", type=int, default=0, help="id of the first game")
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="auto",
+                    help="auto, cpu, onnx, onnx-int8, cuda (as gtp_server.py --device)")
     ap.add_argument("--learner-only", action="store_true",
                     help="shards keep only --model's own moves (for REINFORCE)")
     ap.add_argument("--visits", type=int, default=0,
@@ -39,12 +40,13 @@ def main(argv=None) -> int:
     if args.games < 1 or not 5 <= args.size <= 19:
         ap.error("--games must be >= 1 and --size within 5..19")
     from alphago import checkpoint, selfplay
-    from alphago.evaluator import TorchEvaluator
+    from alphago.evaluator import make_evaluator
 
     try:
-        me = TorchEvaluator.from_checkpoint(args.model, args.device)
-        opp = TorchEvaluator.from_checkpoint(args.opponent, args.device) if args.opponent else None
-    except checkpoint.CheckpointError as exc:
+        me = make_evaluator(args.model, args.device, batch_size=args.games)
+        opp = (make_evaluator(args.opponent, args.device, batch_size=args.games)
+               if args.opponent else None)
+    except (checkpoint.CheckpointError, ValueError) as exc:
         ap.error(str(exc))
     cfg = selfplay.SelfPlayConfig(games=args.games, size=args.size, komi=args.komi,
                                   max_moves=args.max_moves, temperature=args.temperature,

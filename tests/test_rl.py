@@ -17,7 +17,8 @@ from alphago.rl import Loop, LoopConfig, _run_tasks
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--board-size", "9", "--games-per-generation", "8", "--games-per-task", "4",
         "--train-steps", "8", "--batch-size", "16", "--gate-games", "4", "--gate-sprt", "off",
-        "--init-filters", "8", "--init-depth", "1", "--max-moves", "100", "--seed", "1"]
+        "--init-filters", "8", "--init-depth", "1", "--max-moves", "100", "--seed", "1",
+        "--device", "cpu"]
 
 
 def run_loop(run_dir, *extra, wait=True):
