@@ -129,3 +129,20 @@ def test_auto_picks_a_working_backend_and_says_which(tiny_ckpt, caplog):
 def test_unknown_device_is_a_clear_error(tiny_ckpt):
     with pytest.raises(ValueError, match="unknown device"):
         make_evaluator(str(tiny_ckpt[0]), "tpu")
+
+
+def test_gtp_server_plays_with_each_cpu_backend(tiny_ckpt):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    server = Path(__file__).resolve().parents[1] / "gtp_server.py"
+    for device in ("onnx", "onnx-int8", "auto"):
+        res = subprocess.run([sys.executable, str(server), "--model", str(tiny_ckpt[0]),
+                              "--size", "9", "--visits", "16", "--device", device,
+                              "--log-level", "INFO"],
+                             input="genmove b\nquit\n", capture_output=True, text=True,
+                             timeout=300)
+        assert res.returncode == 0 and res.stdout.startswith("= "), (device, res.stderr[-800:])
+        move = res.stdout.split()[1]
+        assert move.upper() != "RESIGN"
