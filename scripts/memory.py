@@ -49,7 +49,9 @@ def summary(samples: list[float], **extra) -> dict:
     minute = min(60, max(1, len(samples) // 4))
     return {"samples": len(samples), "peak_rss_mb": round(max(samples), 1),
             "first_minute_median_mb": round(statistics.median(samples[:minute]), 1),
-            "last_minute_median_mb": round(statistics.median(samples[-minute:]), 1), **extra}
+            "last_minute_median_mb": round(statistics.median(samples[-minute:]), 1),
+            "per_minute_max_mb": [round(max(samples[i:i + 60]), 1)
+                                  for i in range(0, len(samples), 60)], **extra}
 
 
 def analyze(seconds: float, server_args: list[str]) -> dict:
