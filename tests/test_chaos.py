@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_training_survives_random_sigkills(tmp_path):
     res = subprocess.run([sys.executable, str(ROOT / "scripts" / "chaos.py"), "train",
                           "--kills", "3", "--seed", "2", "--min-s", "3", "--max-s", "9",
+                          "--steps", "2000",
                           "--work", str(tmp_path)], capture_output=True, text=True,
                          timeout=900)
     out = json.loads(res.stdout)
