@@ -531,7 +531,7 @@ class GtpEngine:
         self.out(f"={cid}\n")
 
         def report(res: SearchResult):
-            last.append(res)
+            last[:] = [res]  # only the latest: a long analysis must not pile them up
             line = self._analysis_lines(res)
             if line:
                 self.out(line + "\n")
