@@ -28,13 +28,15 @@ DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
                "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
-               "expand_visits", "nn_cache", "policy_temperature")
+               "expand_visits", "nn_cache", "policy_temperature", "value_model")
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="AlphaGo-style Go engine speaking GTP on stdin/stdout")
     ap.add_argument("--config", help="TOML or JSON file with any of these options")
     ap.add_argument("--model", default=None, help=f"checkpoint (default {DEFAULT_MODEL.name})")
+    ap.add_argument("--value-model", default=None,
+                    help="a separate value network (e.g. from train_value.py) for the search")
     ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
     ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
     ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
@@ -76,7 +78,7 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
             "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
             "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
             "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000,
-            "policy_temperature": 0.0}
+            "policy_temperature": 0.0, "value_model": None}
     if args.config:
         from alphago.config import load_overrides
 
@@ -135,6 +137,9 @@ def _check(ap, o) -> None:
         if not zipfile.is_zipfile(model):
             ap.error(f"model file {model} is corrupt or not a torch checkpoint")
         o["model"] = str(model)
+    vm = o["value_model"]
+    if vm is not None and not Path(vm).is_file():
+        ap.error(f"value model file not found: {vm}")
 
 
 def build_engine(o: dict):
@@ -143,7 +148,7 @@ def build_engine(o: dict):
 
     from alphago.board import Position
     from alphago.config import SearchConfig
-    from alphago.evaluator import UniformEvaluator, make_evaluator
+    from alphago.evaluator import PolicyValueEvaluator, UniformEvaluator, make_evaluator
     from alphago.gtp import GtpEngine
     from alphago.player import MCTSPlayer, PolicyPlayer
 
@@ -159,6 +164,9 @@ def build_engine(o: dict):
     else:
         ev = make_evaluator(o["model"], o["device"], o["threads"],
                             1 if o["policy_only"] else o["batch_size"])
+        if o["value_model"]:
+            ev = PolicyValueEvaluator(ev, make_evaluator(o["value_model"], o["device"],
+                                                         o["threads"], o["batch_size"]))
     rollouts = o["rollouts"] in ("on", True)
     cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,

@@ -156,6 +156,26 @@ class OnnxEvaluator:
         return priors, values
 
 
+class PolicyValueEvaluator:
+    """AlphaGo's pair: priors from a policy network, values from a separate value network
+    (both fed the same planes, so they must share a feature set)."""
+
+    def __init__(self, policy: Evaluator, value: Evaluator):
+        if policy.feature_set.name != value.feature_set.name:
+            raise ValueError(f"the policy net reads {policy.feature_set.name!r} planes and the "
+                             f"value net {value.feature_set.name!r}: they must match")
+        if not value.has_value:
+            raise ValueError("the value model has no value head")
+        self.policy, self.value = policy, value
+        self.feature_set = policy.feature_set
+        self.has_policy, self.has_value = policy.has_policy, True
+
+    def evaluate(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        priors, _ = self.policy.evaluate(planes)
+        _, values = self.value.evaluate(planes)
+        return priors, values
+
+
 def _time_evaluator(ev: Evaluator, planes: np.ndarray, seconds: float) -> float:
     """Positions per second of one evaluator on these planes (after one warm-up call)."""
     ev.evaluate(planes)

@@ -146,3 +146,32 @@ def test_gtp_server_plays_with_each_cpu_backend(tiny_ckpt):
         assert res.returncode == 0 and res.stdout.startswith("= "), (device, res.stderr[-800:])
         move = res.stdout.split()[1]
         assert move.upper() != "RESIGN"
+
+
+def test_separate_value_network_for_the_search(tmp_path, tiny_ckpt):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from alphago.evaluator import PolicyValueEvaluator
+
+    torch.manual_seed(1)
+    value_cfg = ModelConfig(board_size=9, filters=8, depth=1, heads="value", value_hidden=16)
+    checkpoint.save(tmp_path / "value.pt", build_model(value_cfg))
+    policy = TorchEvaluator.from_checkpoint(str(tiny_ckpt[0]), "cpu", bf16=False)
+    value = TorchEvaluator.from_checkpoint(str(tmp_path / "value.pt"), "cpu", bf16=False)
+    both = PolicyValueEvaluator(policy, value)
+    x = planes()
+    p, v = both.evaluate(x)
+    assert np.allclose(p, policy.evaluate(x)[0]) and np.allclose(v, value.evaluate(x)[1])
+    assert both.has_value and both.has_policy
+    other = ModelConfig(board_size=9, filters=8, depth=1, heads="value", feature_set="alphago")
+    checkpoint.save(tmp_path / "value48.pt", build_model(other))
+    with pytest.raises(ValueError, match="must match"):
+        PolicyValueEvaluator(policy, TorchEvaluator.from_checkpoint(str(tmp_path / "value48.pt")))
+    server = Path(__file__).resolve().parents[1] / "gtp_server.py"
+    res = subprocess.run([sys.executable, str(server), "--model", str(tiny_ckpt[0]),
+                          "--value-model", str(tmp_path / "value.pt"), "--size", "9",
+                          "--visits", "16", "--device", "cpu"],
+                         input="genmove b\nquit\n", capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.startswith("= "), res.stderr[-800:]
