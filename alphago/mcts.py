@@ -19,7 +19,7 @@ from numba import njit, prange
 from alphago import coords, symmetry
 from alphago.board import BLACK, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, NNCache
+from alphago.evaluator import Evaluator, NNCache, orient_and_mask
 from alphago.features import HISTORY, last_moves
 from alphago.kernels import board as kb
 from alphago.kernels import rollout as kr
@@ -46,11 +46,7 @@ def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds, weights):
             kr.policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
         else:
             kb.random_playout(st, meta, hist, nbr, diag, zob, max_moves)
-        score = kb.area_score(st, nbr, komi)
-        black_wins = score > 0
-        out[i] = 1.0 if black_wins == (mover == kb.BLACK) else -1.0
-        if score == 0:
-            out[i] = 0.0
+        out[i] = kb.outcome(st, mover, nbr, komi)
     return out
 
 
@@ -181,10 +177,8 @@ class MCTS:
         lasts = np.stack([last_moves(p).astype(np.int32) for p in positions])
         keys = np.array([ks.position_key(m, la) for m, la in zip(metas, lasts)], np.int64)
         priors, values = self._net(sts, metas, lasts, keys)
-        for i, p in enumerate(positions):
-            mask = p.legal_moves()
-            total = (priors[i] * mask).sum()
-            priors[i] = priors[i] * mask / total if total > 0 else mask / max(1, mask.sum())
+        for i, p in enumerate(positions):  # priors are in the board's frame already
+            priors[i] = orient_and_mask(priors[i], 0, p.legal_moves(), self.size)
         return priors, values
 
     # ----- simulations ---------------------------------------------------------

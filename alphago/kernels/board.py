@@ -415,13 +415,55 @@ def rebuild(st, meta, nbr, zob):
         st[F_LIBS, p] = count_chain_libs(st, meta, nbr, p)
 
 
+EMPTY_SLOT = np.int64(-0x7FFFFFFFFFFFFFF1)  # a hash value taken to mean "no entry"
+
+
+@njit(cache=True)
+def history_table(hist, nh):
+    """Open-addressing set of the first ``nh`` hashes of ``hist`` ([power of two >= 2 nh]
+    int64), so that testing many moves for superko costs O(1) each instead of O(moves)."""
+    size = 64
+    while size < 2 * (nh + 1):
+        size *= 2
+    table = np.full(size, EMPTY_SLOT, np.int64)
+    mask = size - 1
+    for i in range(nh):
+        h = hist[i]
+        j = (h ^ (h >> 29)) & mask
+        while table[j] != EMPTY_SLOT and table[j] != h:
+            j = (j + 1) & mask
+        table[j] = h
+    return table
+
+
+@njit(cache=True)
+def in_table(table, h):
+    mask = table.shape[0] - 1
+    j = (h ^ (h >> 29)) & mask
+    while table[j] != EMPTY_SLOT:
+        if table[j] == h:
+            return True
+        j = (j + 1) & mask
+    return False
+
+
 @njit(cache=True)
 def legal_mask(st, meta, hist, nbr, zob, superko, out):
-    """out[p] = 1 where the side to move may play p; out[n*n] (pass) = 1. [n*n+1] uint8."""
+    """out[p] = 1 where the side to move may play p; out[n*n] (pass) = 1. [n*n+1] uint8.
+    Same answers as ``legal`` point by point; the superko history goes into a hash set
+    once instead of being scanned for every point."""
     nn = st.shape[1]
     color = meta[M_TOMOVE]
+    table = history_table(hist, meta[M_NHIST] if superko else 0)
     for p in range(nn):
-        out[p] = 1 if legal(st, meta, hist, nbr, zob, p, color, superko) == OK else 0
+        out[p] = 0
+        if legal_basic(st, meta, nbr, p, color) != OK:
+            continue
+        if superko:
+            x, _ = capture_hash(st, nbr, zob, p, color)
+            if in_table(table, meta[M_HASH] ^ zob[color, p] ^ x):
+                continue
+        out[p] = 1
     out[nn] = 1
 
 
@@ -505,6 +547,16 @@ def area_score(st, nbr, komi):
             s -= 1.0
     return s - komi
 
+
+
+@njit(cache=True)
+def outcome(st, mover, nbr, komi):
+    """+1 if ``mover`` wins the position on area with this komi, -1 if it loses, 0 for
+    a draw."""
+    score = area_score(st, nbr, komi)
+    if score == 0:
+        return 0.0
+    return 1.0 if (score > 0) == (mover == BLACK) else -1.0
 
 @njit(cache=True)
 def random_move(st, meta, nbr, diag):

@@ -11,8 +11,8 @@ Python only moves arrays between them, so the per-simulation cost is compiled.
 import numpy as np
 from numba import njit
 
-from alphago.kernels.board import (BLACK, M_HASH, M_KO, M_NHIST, M_PASSES, M_TOMOVE, OK,
-                                   area_score, capture_hash, legal_basic)
+from alphago.kernels.board import (M_HASH, M_KO, M_NHIST, M_PASSES, M_TOMOVE, legal_mask,
+                                   outcome)
 from alphago.kernels.features import fill_alphago, fill_basic
 from alphago.kernels.tree import backup, new_node, select_leaf
 
@@ -30,51 +30,6 @@ def position_key(meta, last):
     return k
 
 
-EMPTY_SLOT = np.int64(-0x7FFFFFFFFFFFFFF1)  # a hash value taken to mean "no entry"
-
-
-@njit(cache=True)
-def history_table(hist, nh, table):
-    """Open-addressing set of the first ``nh`` hashes of ``hist`` (``table``: a power of
-    two, at least twice nh), so that superko tests cost O(1) instead of O(moves)."""
-    table[:] = EMPTY_SLOT
-    mask = table.shape[0] - 1
-    for i in range(nh):
-        h = hist[i]
-        j = (h ^ (h >> 29)) & mask
-        while table[j] != EMPTY_SLOT and table[j] != h:
-            j = (j + 1) & mask
-        table[j] = h
-
-
-@njit(cache=True)
-def in_table(table, h):
-    mask = table.shape[0] - 1
-    j = (h ^ (h >> 29)) & mask
-    while table[j] != EMPTY_SLOT:
-        if table[j] == h:
-            return True
-        j = (j + 1) & mask
-    return False
-
-
-@njit(cache=True)
-def legal_mask_superko(st, meta, hist, nbr, zob, table, out):
-    """Same result as board.legal_mask(..., superko=True, out), with the history in a
-    hash set. out [n*n+1] uint8, pass always legal."""
-    nn = st.shape[1]
-    color = meta[M_TOMOVE]
-    history_table(hist, meta[M_NHIST], table)
-    for p in range(nn):
-        out[p] = 0
-        if legal_basic(st, meta, nbr, p, color) != OK:
-            continue
-        x, _ = capture_hash(st, nbr, zob, p, color)
-        if not in_table(table, meta[M_HASH] ^ zob[color, p] ^ x):
-            out[p] = 1
-    out[nn] = 1
-
-
 @njit(cache=True)
 def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
            expand_visits, need_net, leaf_st, leaf_meta, leaf_last, masks, paths_s, paths_a,
@@ -86,10 +41,6 @@ def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob,
     h = leaf_last.shape[1]
     nh = root_meta[M_NHIST]
     hist = np.zeros(nh + paths_s.shape[1] + 1, np.int64)
-    size = 64
-    while size < 2 * (nh + paths_s.shape[1] + 1):
-        size *= 2
-    table = np.empty(size, np.int64)
     for i in range(b):
         st = leaf_st[i]
         meta = leaf_meta[i]
@@ -121,7 +72,7 @@ def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob,
         else:
             status[i] = ROLLOUT_ONLY
             continue
-        legal_mask_superko(st, meta, hist, nbr, zob, table, masks[i])
+        legal_mask(st, meta, hist, nbr, zob, True, masks[i])
         keys[i] = position_key(meta, leaf_last[i])
 
 
@@ -155,15 +106,6 @@ def fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zob, out):
 
 
 @njit(cache=True)
-def terminal_value(st, meta, nbr, komi):
-    """+1/-1/0 for the side to move at a finished position, by area score."""
-    score = area_score(st, nbr, komi)
-    if score == 0:
-        return 0.0
-    return 1.0 if (score > 0) == (meta[M_TOMOVE] == BLACK) else -1.0
-
-
-@njit(cache=True)
 def scatter(N, W, P, C, info, paths_s, paths_a, depths, status, masks, priors, vnet, z,
             use_value, use_rollouts, lam, leaf_st, leaf_meta, nbr, komi, vl):
     """Leaf values ``(1 - lam) v + lam z`` (or whichever exists), expansion of the
@@ -177,7 +119,7 @@ def scatter(N, W, P, C, info, paths_s, paths_a, depths, status, masks, priors, v
         if d == 0 or s_ == SKIP:
             continue
         if s_ == TERMINAL:
-            v = terminal_value(leaf_st[i], leaf_meta[i], nbr, komi)
+            v = outcome(leaf_st[i], leaf_meta[i, M_TOMOVE], nbr, komi)
         elif use_value and s_ != ROLLOUT_ONLY:
             v = (1.0 - lam) * vnet[i] + lam * z[i] if use_rollouts else vnet[i]
         elif use_rollouts:
