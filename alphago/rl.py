@@ -178,7 +178,6 @@ class Loop:
                 raise ValueError(f"{init} is a {model.cfg.board_size}x{model.cfg.board_size} "
                                  f"net, the loop plays {self.cfg.board_size}x"
                                  f"{self.cfg.board_size}")
-            checkpoint.save(first, model)
         else:
             import torch
 
@@ -186,7 +185,7 @@ class Loop:
             model = build_model(ModelConfig(board_size=self.cfg.board_size,
                                             filters=self.cfg.init_filters,
                                             depth=self.cfg.init_depth))
-            checkpoint.save(first, model)
+        checkpoint.save(first, model)
         copy_atomic(first, self.dir / "best.pt")
         rel = str(first.relative_to(self.dir))
         return {"generation": 1, "phase": "selfplay", "best": rel, "best_generation": 0,
