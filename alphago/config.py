@@ -55,7 +55,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     value_weight: float = 1.0
-    one_position_per_game: bool = False  # value nets: one training position per game
+    # value nets: 0 trains on every position; k > 0 on at most k positions drawn per game
+    # (AlphaGo drew 1 per game against overfitting to the shared outcome of a game)
+    positions_per_game: int = 0
     reinforce: bool = False  # policy gradient: log-likelihood weighted by outcome - baseline
 
 

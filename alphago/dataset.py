@@ -144,7 +144,7 @@ class PositionShards:
 
     def __init__(self, shard_dir: str | os.PathLike | Sequence[str | os.PathLike], split: str,
                  feature_set: FeatureSet | str, augment: bool = True,
-                 max_positions: int | None = None, one_per_game: bool = False, seed: int = 0):
+                 max_positions: int | None = None, per_game: int = 0, seed: int = 0):
         """``shard_dir``: one shard folder, or several (e.g. a window of self-play
         generations; their game ids must not collide), all of one board size."""
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
@@ -164,8 +164,8 @@ class PositionShards:
             if max_positions and total >= max_positions:
                 break
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()}
-        if one_per_game:  # the paper's fix for value overfitting: one position per game
-            keep = _one_index_per_game(self.data["game"], np.random.default_rng(seed))
+        if per_game > 0:  # the paper's fix for value overfitting: few positions per game
+            keep = _indices_per_game(self.data["game"], per_game, np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
         summary = Path(dirs[0], "summary.json")
         self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
@@ -192,11 +192,16 @@ class PositionShards:
         return planes, moves, d["outcome"][idx].astype(np.float32)
 
 
-def _one_index_per_game(game: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A uniformly drawn position index of every game id. [games] int64"""
+def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``k`` position indices of every game id, drawn uniformly without
+    replacement (all of a game's positions when it has ``k`` or fewer). Sorted int64."""
     order = rng.permutation(len(game))
-    _, first = np.unique(game[order], return_index=True)
-    return np.sort(order[first])
+    shuffled = game[order]
+    by_game = np.argsort(shuffled, kind="stable")  # each game's positions, in random order
+    sorted_games = shuffled[by_game]
+    starts = np.flatnonzero(np.r_[True, sorted_games[1:] != sorted_games[:-1]])
+    rank = np.arange(len(game)) - np.repeat(starts, np.diff(np.r_[starts, len(game)]))
+    return np.sort(order[by_game[rank < k]])
 
 
 def iter_batches(n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1,

@@ -241,7 +241,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
         opt.load_state_dict(opt_state)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     train_set = PositionShards(shard_dir, "train", model_cfg.feature_set,
-                               one_per_game=cfg.one_position_per_game, seed=cfg.seed)
+                               per_game=cfg.positions_per_game, seed=cfg.seed)
     try:
         val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
                                  max_positions=cfg.eval_positions)
@@ -303,18 +303,18 @@ def _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts, rate, op
                 tb.add_scalar(k, v, step)
     log.info("step %d %s", step, row)
     best = run / "best.pt"
-    key = "val_top1" if "val_top1" in row else None
-    if key:
-        prev = _best_score(best)
-        if prev is None or row[key] > prev:
-            checkpoint.save(best, model, None, step, {"val": ev})
+    # the best checkpoint: highest top-1 for nets with a policy, else lowest value MSE
+    key, sign = ("top1", 1.0) if "top1" in ev else ("value_mse", -1.0)
+    prev = _best_score(best, key)
+    if key in ev and (prev is None or sign * ev[key] > sign * prev):
+        checkpoint.save(best, model, None, step, {"val": ev})
     return {"val": ev}
 
 
-def _best_score(path: Path) -> float | None:
+def _best_score(path: Path, key: str) -> float | None:
     if not path.exists():
         return None
     try:
-        return checkpoint.load_state(path)["extra"]["val"]["top1"]
+        return checkpoint.load_state(path)["extra"]["val"][key]
     except (checkpoint.CheckpointError, KeyError):
         return None

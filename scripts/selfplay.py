@@ -2,8 +2,7 @@
 """Self-play games of a policy network (optionally against an earlier one) -> SGFs + shards.
 
     python scripts/selfplay.py --model data/policy_sl.pt --games 256 --out runs/sp/gen0
-    python scripts/train_sl.py --shards runs/sp/gen0 --run-dir runs/value --heads value \\
-        --feature-set basic --one-position-per-game true          # value net on the outcomes
+    python scripts/train_value.py --shards runs/sp/gen0 --run-dir runs/value  # value net
 """
 
 from __future__ import annotations

@@ -28,8 +28,16 @@ def test_batched_selfplay_writes_sgfs_and_shards(tmp_path):
     assert total == sum(len(g.moves) for g in games)
     shards = dataset.PositionShards(tmp_path, "train", "basic", augment=False)
     assert shards.size == 7 and set(np.unique(shards.data["outcome"])) <= {-1, 1}
-    per_game = dataset.PositionShards(tmp_path, "train", "basic", one_per_game=True)
-    assert len(per_game) == len(np.unique(shards.data["game"]))
+    ids, counts = np.unique(shards.data["game"], return_counts=True)
+    per_game = dataset.PositionShards(tmp_path, "train", "basic", per_game=1)
+    assert len(per_game) == len(ids) and set(per_game.data["game"]) == set(ids)
+    three = dataset.PositionShards(tmp_path, "train", "basic", per_game=3, seed=5)
+    assert len(three) == np.minimum(counts, 3).sum()
+    _, kept = np.unique(three.data["game"], return_counts=True)
+    assert kept.max() <= 3
+    idx = dataset._indices_per_game(shards.data["game"], 3, np.random.default_rng(1))
+    assert len(np.unique(idx)) == len(idx)  # drawn without replacement
+    assert (np.bincount(shards.data["game"][idx]) <= 3).all()
 
 
 def test_value_net_trains_on_one_position_per_game(tmp_path):
@@ -38,9 +46,18 @@ def test_value_net_trains_on_one_position_per_game(tmp_path):
     write_games(games, cfg, tmp_path / "sp", val_fraction=0.3)
     mcfg = ModelConfig(board_size=7, filters=8, depth=1, heads="value")
     tcfg = TrainConfig(batch_size=4, total_steps=20, eval_every=10, eval_positions=50,
-                       checkpoint_every=10, workers=0, one_position_per_game=True)
+                       checkpoint_every=10, workers=0, positions_per_game=1)
     res = train(str(tmp_path / "sp"), str(tmp_path / "run"), mcfg, tcfg, "cpu", progress=False)
     assert res.step == 20 and 0 <= res.metrics["val"]["value_mse"] <= 4
+    # a value-only net keeps its lowest validation MSE as best.pt
+    import csv
+
+    from alphago import checkpoint
+
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    best = checkpoint.load_state(tmp_path / "run" / "best.pt")
+    assert best["extra"]["val"]["value_mse"] == pytest.approx(
+        min(float(r["val_value_mse"]) for r in rows), abs=1e-4)
 
 
 def test_reinforce_loss_follows_the_outcome_minus_a_baseline():
