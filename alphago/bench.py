@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import statistics
@@ -177,7 +178,8 @@ def _backends(path: str, threads: int) -> dict:
         out["torch-bf16"] = TorchEvaluator(net, "cpu", bf16=True)
     out.update(_onnx_evaluators(path, "auto", threads, out["torch-fp32"]))
     if torch.cuda.is_available():
-        out["cuda-bf16"] = TorchEvaluator(net, "cuda", bf16=True)
+        # a copy: TorchEvaluator moves its module, and the CPU evaluators keep theirs
+        out["cuda-bf16"] = TorchEvaluator(copy.deepcopy(net), "cuda", bf16=True)
     return out
 
 

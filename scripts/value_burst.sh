@@ -12,7 +12,9 @@
 #   env: PYTHON (python3), MODEL (data/policy_sl.pt), DEVICE (auto), GAMES (256 a call),
 #        GREEDY_AFTER (30), POSITIONS_PER_GAME (16), STEPS (4000), BATCH (512),
 #        LOADERS (data-loader workers, 8), WORK (scratch folder, runs/value_burst),
-#        SGF_ARCHIVE (1: also OUT_DIR/selfplay_sgf.tar.xz)
+#        SGF_ARCHIVE (1: also OUT_DIR/selfplay_sgf.tar.xz), FIRST_ID (first game id, 0),
+#        EXTRA_SHARDS (more shard folders for training, e.g. earlier games; their game ids
+#        must not collide with FIRST_ID onwards)
 set -u
 if [ $# -lt 3 ]; then
     echo "usage: $0 OUT_DIR SELFPLAY_S TRAIN_S [WORKERS]" >&2
@@ -32,6 +34,8 @@ STEPS=${STEPS:-4000}
 BATCH=${BATCH:-512}
 LOADERS=${LOADERS:-8}
 WORK=${WORK:-runs/value_burst}
+FIRST_ID=${FIRST_ID:-0}
+EXTRA_SHARDS=${EXTRA_SHARDS:-}
 export OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK/sp"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
@@ -48,7 +52,7 @@ worker() {
         local tag=w${k}_$i
         $PY scripts/selfplay.py --model "$MODEL" --games "$GAMES" --device "$DEVICE" \
             --greedy-after "$GREEDY_AFTER" --seed $(( k * 1000 + i + 1 )) \
-            --first-id $(( (k * 1000 + i) * GAMES )) --out "$WORK/sp/$tag" \
+            --first-id $(( FIRST_ID + (k * 1000 + i) * GAMES )) --out "$WORK/sp/$tag" \
             >"$WORK/sp/$tag.json" 2>>"$WORK/sp/errors.log" || rm -f "$WORK/sp/$tag.json"
         i=$(( i + 1 ))
     done
@@ -79,8 +83,13 @@ if [ "${SGF_ARCHIVE:-0}" = 1 ]; then  # the games themselves, xz-compressed, whi
     (cd "$WORK/sp" && XZ_OPT="-6 -T0" tar -cJf "$OUT/selfplay_sgf.tar.xz" w*/sgf \
         && log "SGF archive: $(du -h "$OUT/selfplay_sgf.tar.xz" | cut -f1)") &
 fi
-shards=$(ls -d "$WORK"/sp/w*/ 2>/dev/null)
-if [ -z "$shards" ]; then
+for d in $EXTRA_SHARDS; do  # made by a concurrent prepare_data.py: wait for its summary
+    for _ in $(seq 300); do [ -f "$d/summary.json" ] && break; sleep 1; done
+    [ -f "$d/summary.json" ] || log "extra shards $d not ready: left out"
+done
+shards="$(ls -d "$WORK"/sp/w*/ 2>/dev/null) $(for d in $EXTRA_SHARDS; do
+    [ -f "$d/summary.json" ] && echo "$d"; done)"
+if [ -z "${shards// /}" ]; then
     log "no self-play games: stopping"
     exit 1
 fi
