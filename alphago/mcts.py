@@ -134,11 +134,11 @@ class MCTS:
         """Network priors (board frame, unmasked) and values for leaf states, through
         the evaluation cache; each miss is seen under a random symmetry."""
         b, a = len(sts), self.size * self.size + 1
-        priors = np.empty((b, a), np.float32)
-        values = np.zeros(b, np.float32)
         if self.cache.max_entries == 0:
             miss = np.arange(b)
         else:
+            priors = np.empty((b, a), np.float32)
+            values = np.zeros(b, np.float32)
             hits = [self.cache.get(int(k)) for k in keys]
             for i, hit in enumerate(hits):
                 if hit is not None:
@@ -147,13 +147,17 @@ class MCTS:
             if not len(miss):
                 return priors, values
         syms = self.rng.integers(0, 8, len(miss))
-        planes = self._planes(sts[miss], metas[miss], lasts[miss], syms)
+        if len(miss) == b:  # no hits: the leaves' arrays as they are
+            planes = self._planes(sts, metas, lasts, syms)
+        else:
+            planes = self._planes(sts[miss], metas[miss], lasts[miss], syms)
         pr, v = self.ev.evaluate(planes)
         board = np.take_along_axis(pr, self.pm[syms], axis=1)  # the net saw point pm[s, p]
+        if self.cache.max_entries == 0:
+            return board, np.asarray(v, np.float32)
+        for j, i in enumerate(miss):
+            self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
         priors[miss], values[miss] = board, v
-        if self.cache.max_entries:
-            for j, i in enumerate(miss):
-                self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
         return priors, values
 
     def _planes(self, sts, metas, lasts, syms) -> np.ndarray:
@@ -230,19 +234,23 @@ class MCTS:
                   x["depth"], x["status"], x["key"])
         status = x["status"]
         a = self.size * self.size + 1
-        priors = np.zeros((b, a), np.float32)
-        vnet = np.zeros(b, np.float32)
         net = np.flatnonzero(status >= ks.NET_EXPAND)
-        if len(net):
-            pr, v = self._net(x["st"][net], x["meta"][net], x["last"][net], x["key"][net])
-            priors[net], vnet[net] = pr, v
+        if len(net) == b:  # the usual case: every leaf goes to the network, no copies
+            priors, vnet = self._net(x["st"], x["meta"], x["last"], x["key"])
+        else:
+            priors = np.zeros((b, a), np.float32)
+            vnet = np.zeros(b, np.float32)
+            if len(net):
+                priors[net], vnet[net] = self._net(x["st"][net], x["meta"][net],
+                                                   x["last"][net], x["key"][net])
         z = np.zeros(b, np.float32)
         if self.use_rollouts:
             live = np.flatnonzero(status >= ks.ROLLOUT_ONLY)
             if len(live):
-                z[live] = rollouts(x["st"][live], x["meta"][live], nbr, diag, zob, pos.komi,
-                                   3 * self.size * self.size,
-                                   self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
+                sel = slice(None) if len(live) == b else live
+                z[sel] = rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
+                                  3 * self.size * self.size,
+                                  self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
         ks.scatter(self.N, self.W, self.P, self.C, self.info, x["ps"], x["pa"], x["depth"],
                    status, x["mask"], priors, vnet, z, self.use_value, self.use_rollouts,
                    cfg.mix_lambda, x["st"], x["meta"], nbr, pos.komi, cfg.virtual_loss)
