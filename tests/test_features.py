@@ -176,3 +176,34 @@ def test_symmetry_commutes_with_features(fs):
 def test_unknown_feature_set():
     with pytest.raises(ValueError):
         features.get_feature_set("nope")
+
+
+@pytest.mark.parametrize("size", [9, 19])
+def test_basic_sensible_and_capture_planes_match_the_board_kernels(size):
+    """Planes 14/15 come from one fused pass; check them point by point against the
+    board's own legality (legal_basic) and true-eye tests, on random games with
+    captures and kos."""
+    from alphago.board import geometry
+    from alphago.kernels import board as kb
+
+    rng = np.random.default_rng(size)
+    nbr, diag = geometry(size)
+    checked = 0
+    for game in range(6):
+        pos = Position(size)
+        for _ in range(int(rng.integers(10, 3 * size * size))):
+            legal = np.flatnonzero(pos.legal_moves()[:-1])
+            if not len(legal):
+                break
+            pos.play(int(rng.choice(legal)))
+        pl = planes(pos, "basic").reshape(16, -1)
+        me = int(pos.meta[kb.M_TOMOVE])
+        for p in range(size * size):
+            ok = kb.legal_basic(pos.st, pos.meta, nbr, p, me) == kb.OK
+            sensible = ok and not kb.is_true_eye(pos.st, nbr, diag, p, me)
+            captures = sensible and any(
+                r >= 0 and pos.st[kb.F_COLOR, r] == 3 - me
+                and pos.st[kb.F_LIBS, pos.st[kb.F_HEAD, r]] == 1 for r in nbr[p])
+            assert pl[14, p] == sensible and pl[15, p] == captures, (game, p)
+            checked += 1
+    assert checked == 6 * size * size

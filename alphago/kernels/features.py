@@ -50,23 +50,53 @@ def _turns_since(st, last, out, base, nplanes):
 @njit(cache=True)
 def fill_basic(st, meta, last, nbr, diag, out):
     """16 cheap planes: own/opp/empty, ones, turns since (4), own and opponent
-    liberties 1/2/>=3 (6), sensible legal moves, capturing moves."""
+    liberties 1/2/>=3 (6), sensible legal moves, capturing moves.
+
+    One pass over each point's neighbours decides both planes 14 and 15: the move is
+    legal (``legal_basic``: ko aside, an empty neighbour, an own chain with another
+    liberty, or an opponent chain it captures) and sensible (not the mover's true eye,
+    which needs every neighbour to be the mover's); it captures when an opponent
+    neighbour chain is in atari."""
     nn = st.shape[1]
     me = meta[M_TOMOVE]
+    ko = meta[M_KO]
+    colors = st[F_COLOR]
+    heads = st[F_HEAD]
+    libs_of = st[F_LIBS]
     out[:, :] = 0
     for p in range(nn):
-        c = st[F_COLOR, p]
+        c = colors[p]
         out[3, p] = 1
         if c == EMPTY:
             out[2, p] = 1
-            if legal_basic(st, meta, nbr, p, me) == OK and not is_true_eye(st, nbr, diag, p, me):
-                out[14, p] = 1
-                for k in range(4):
-                    r = nbr[p, k]
-                    if r >= 0 and st[F_COLOR, r] == 3 - me and st[F_LIBS, st[F_HEAD, r]] == 1:
-                        out[15, p] = 1
+            if p == ko:
+                continue
+            legal = False
+            all_own = True
+            captures = False
+            for k in range(4):
+                r = nbr[p, k]
+                if r < 0:
+                    continue
+                cr = colors[r]
+                if cr == EMPTY:
+                    legal = True
+                    all_own = False
+                elif cr == me:
+                    if libs_of[heads[r]] > 1:
+                        legal = True
+                else:
+                    all_own = False
+                    if libs_of[heads[r]] == 1:
+                        legal = True
+                        captures = True
+            if not legal or (all_own and is_true_eye(st, nbr, diag, p, me)):
+                continue
+            out[14, p] = 1
+            if captures:
+                out[15, p] = 1
             continue
-        libs = st[F_LIBS, st[F_HEAD, p]]
+        libs = libs_of[heads[p]]
         b = 0 if libs == 1 else (1 if libs == 2 else 2)
         if c == me:
             out[0, p] = 1
