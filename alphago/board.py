@@ -210,6 +210,13 @@ class Position:
         kb.legal_mask(self.st, self.meta, self.hist, self.nbr, self.zob, self.superko, out)
         return out
 
+    def sensible_moves(self) -> np.ndarray:
+        """``legal_moves`` without the side to move's own true eyes. [n*n+1] uint8."""
+        out = np.zeros(self.pass_move + 1, np.uint8)
+        kb.sensible_mask(self.st, self.meta, self.hist, self.nbr, self.diag, self.zob,
+                         self.superko, out)
+        return out
+
     def is_true_eye(self, p: int, color: int) -> bool:
         return bool(kb.is_true_eye(self.st, self.nbr, self.diag, p, color))
 

@@ -44,11 +44,7 @@ def wins_if_game_ends(pos: Position, playouts: int = 64) -> bool:
 
 def sensible_mask(pos: Position) -> np.ndarray:
     """Legal moves that do not fill the mover's own true eye. [n*n+1] uint8."""
-    mask = pos.legal_moves()
-    for p in np.flatnonzero(mask[:-1]):
-        if pos.is_true_eye(int(p), pos.to_move):
-            mask[p] = 0
-    return mask
+    return pos.sensible_moves()
 
 
 @dataclasses.dataclass

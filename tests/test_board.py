@@ -285,3 +285,20 @@ def test_string_round_trip():
         Position.from_ascii("X.\n...")
     with pytest.raises(ValueError):
         Position(3)
+
+
+def test_sensible_moves_are_the_legal_moves_minus_own_true_eyes():
+    rng = np.random.default_rng(11)
+    for size in (7, 13):
+        pos = Position(size)
+        for _ in range(2 * size * size):
+            legal = pos.legal_moves()
+            sensible = pos.sensible_moves()
+            for p in range(size * size):
+                expect = legal[p] and not pos.is_true_eye(p, pos.to_move)
+                assert sensible[p] == expect
+            assert sensible[-1] == 1  # pass
+            moves = np.flatnonzero(sensible[:-1])
+            if not len(moves):
+                break
+            pos.play(int(rng.choice(moves)))

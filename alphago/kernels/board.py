@@ -489,6 +489,16 @@ def legal_mask(st, meta, hist, nbr, zob, superko, out):
 
 
 @njit(cache=True)
+def sensible_mask(st, meta, hist, nbr, diag, zob, superko, out):
+    """``legal_mask`` without the side to move's own true eyes. [n*n+1] uint8."""
+    legal_mask(st, meta, hist, nbr, zob, superko, out)
+    color = meta[M_TOMOVE]
+    for p in range(st.shape[1]):
+        if out[p] and is_true_eye(st, nbr, diag, p, color):
+            out[p] = 0
+
+
+@njit(cache=True)
 def is_true_eye(st, nbr, diag, p, color):
     """Empty point whose neighbours are all ``color`` and that cannot be made false.
 
