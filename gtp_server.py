@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_MODEL = ROOT / "data" / "policy_sl.pt"
 DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
+DEFAULT_VALUE = ROOT / "data" / "value_sp.pt"  # the value net shipped with DEFAULT_MODEL
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
                "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
@@ -36,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--config", help="TOML or JSON file with any of these options")
     ap.add_argument("--model", default=None, help=f"checkpoint (default {DEFAULT_MODEL.name})")
     ap.add_argument("--value-model", default=None,
-                    help="a separate value network (e.g. from train_value.py) for the search")
+                    help="a separate value network (e.g. from train_value.py) for the search; "
+                         f"default: {DEFAULT_VALUE.name} with the default --model, none with "
+                         "another; 'none' turns it off")
     ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
     ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
     ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
@@ -137,9 +140,23 @@ def _check(ap, o) -> None:
         if not zipfile.is_zipfile(model):
             ap.error(f"model file {model} is corrupt or not a torch checkpoint")
         o["model"] = str(model)
+    _check_value_model(ap, o)
+
+
+def _check_value_model(ap, o) -> None:
+    """The shipped value net goes with the shipped policy net unless asked otherwise;
+    nothing is loaded where no search would use it."""
     vm = o["value_model"]
-    if vm is not None and not Path(vm).is_file():
+    if o["uniform"] or o["policy_only"] or vm == "none":
+        vm = None
+    elif vm is None:
+        shipped = Path(o["model"]).resolve() == DEFAULT_MODEL.resolve()
+        vm = str(DEFAULT_VALUE) if shipped and DEFAULT_VALUE.is_file() else None
+    elif not Path(vm).is_file():
         ap.error(f"value model file not found: {vm}")
+    elif not zipfile.is_zipfile(vm):
+        ap.error(f"value model file {vm} is corrupt or not a torch checkpoint")
+    o["value_model"] = vm
 
 
 def build_engine(o: dict):

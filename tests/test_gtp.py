@@ -187,6 +187,28 @@ def test_server_rejects_bad_options_and_models(tmp_path):
     out = _server("--model", str(corrupt))
     assert out.returncode != 0 and "corrupt" in out.stderr and "Traceback" not in out.stderr
     assert _server("--frobnicate").returncode != 0
+    nv = _server("--value-model", str(tmp_path / "none.pt"))
+    assert nv.returncode != 0 and "value model file not found" in nv.stderr
+    bad_value = _server("--value-model", str(corrupt))
+    assert bad_value.returncode != 0 and "corrupt" in bad_value.stderr
+
+
+def test_the_shipped_value_net_goes_with_the_shipped_policy_only():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gtp_server_mod", ROOT / "gtp_server.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ap = mod.build_parser()
+
+    def value(*argv):
+        return mod.resolve_options(ap, list(argv))["value_model"]
+
+    shipped = str(mod.DEFAULT_VALUE) if mod.DEFAULT_VALUE.is_file() else None
+    assert value() == shipped
+    assert value("--model", str(mod.DEFAULT_MODEL)) == shipped
+    assert value("--value-model", "none") is None
+    assert value("--policy-only") is None and value("--uniform") is None
 
 
 def test_server_session_over_pipes():
