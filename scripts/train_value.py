@@ -9,8 +9,9 @@ Sampling one position per game (``--positions-per-game``, default 1) is the pape
 for the overfitting that whole games cause (successive positions are strongly correlated
 and share one outcome); with few games, a handful per game is a compromise. Prints the
 final train and test MSE (each over one position per game); the paper reached
-0.226 / 0.234. The search uses the result through ``gtp_server.py --model`` (a ``both``
-net) or as the value of any evaluator. Every train_sl.py flag applies.
+0.226 / 0.234. The search uses the result through ``gtp_server.py --value-model PATH``
+(beside the policy net; ``data/value_sp.pt`` is the shipped one). Every train_sl.py flag
+applies.
 """
 
 from __future__ import annotations
