@@ -447,6 +447,34 @@ def in_table(table, h):
     return False
 
 
+@njit(cache=True, inline="always")
+def empty_point_tests(colors, heads, libs_of, nbr, p, color):
+    """``legal_basic``'s rules for an empty point p other than the ko point, over the
+    board's rows (colours, chain heads, liberties): (legal, captures, every neighbour is
+    ``color``'s). Inlined into the whole-board loops, which it makes about 5x faster than a
+    ``legal_basic`` call per point."""
+    legal = False
+    captures = False
+    all_own = True
+    for k in range(4):
+        r = nbr[p, k]
+        if r < 0:
+            continue
+        cr = colors[r]
+        if cr == EMPTY:
+            legal = True
+            all_own = False
+        elif cr == color:
+            if libs_of[heads[r]] > 1:
+                legal = True
+        else:
+            all_own = False
+            if libs_of[heads[r]] == 1:
+                legal = True
+                captures = True
+    return legal, captures, all_own
+
+
 @njit(cache=True)
 def legal_mask(st, meta, hist, nbr, zob, superko, out):
     """out[p] = 1 where the side to move may play p; out[n*n] (pass) = 1. [n*n+1] uint8.
@@ -459,25 +487,11 @@ def legal_mask(st, meta, hist, nbr, zob, superko, out):
     heads = st[F_HEAD]
     libs_of = st[F_LIBS]
     table = history_table(hist, meta[M_NHIST] if superko else 0)
-    for p in range(nn):  # legal_basic's tests, inlined over row views (5x faster)
+    for p in range(nn):
         out[p] = 0
         if colors[p] != EMPTY or p == ko:
             continue
-        legal = False
-        captures = False
-        for k in range(4):
-            r = nbr[p, k]
-            if r < 0:
-                continue
-            cr = colors[r]
-            if cr == EMPTY:
-                legal = True
-            elif cr == color:
-                if libs_of[heads[r]] > 1:
-                    legal = True
-            elif libs_of[heads[r]] == 1:
-                legal = True
-                captures = True
+        legal, captures, _ = empty_point_tests(colors, heads, libs_of, nbr, p, color)
         if not legal:
             continue
         if superko:

@@ -10,7 +10,7 @@ from numba import njit
 
 from alphago.kernels.board import (EMPTY, F_COLOR, F_HEAD, F_LIBS, F_NEXT, F_SIZE, F_MARK,
                                    M_KO, M_TOMOVE, OK, _next_stamp, clear, commit,
-                                   is_true_eye, legal_basic, rebuild)
+                                   empty_point_tests, is_true_eye, legal_basic, rebuild)
 
 BASIC_PLANES = 16
 ALPHAGO_PLANES = 48
@@ -52,11 +52,10 @@ def fill_basic(st, meta, last, nbr, diag, out):
     """16 cheap planes: own/opp/empty, ones, turns since (4), own and opponent
     liberties 1/2/>=3 (6), sensible legal moves, capturing moves.
 
-    One pass over each point's neighbours decides both planes 14 and 15: the move is
-    legal (``legal_basic``: ko aside, an empty neighbour, an own chain with another
-    liberty, or an opponent chain it captures) and sensible (not the mover's true eye,
-    which needs every neighbour to be the mover's); it captures when an opponent
-    neighbour chain is in atari."""
+    One pass over each point's neighbours (``empty_point_tests``) decides both planes 14
+    and 15: the move is legal and sensible (not the mover's true eye, which needs every
+    neighbour to be the mover's); it captures when an opponent neighbour chain is in
+    atari."""
     nn = st.shape[1]
     me = meta[M_TOMOVE]
     ko = meta[M_KO]
@@ -71,25 +70,7 @@ def fill_basic(st, meta, last, nbr, diag, out):
             out[2, p] = 1
             if p == ko:
                 continue
-            legal = False
-            all_own = True
-            captures = False
-            for k in range(4):
-                r = nbr[p, k]
-                if r < 0:
-                    continue
-                cr = colors[r]
-                if cr == EMPTY:
-                    legal = True
-                    all_own = False
-                elif cr == me:
-                    if libs_of[heads[r]] > 1:
-                        legal = True
-                else:
-                    all_own = False
-                    if libs_of[heads[r]] == 1:
-                        legal = True
-                        captures = True
+            legal, captures, all_own = empty_point_tests(colors, heads, libs_of, nbr, p, me)
             if not legal or (all_own and is_true_eye(st, nbr, diag, p, me)):
                 continue
             out[14, p] = 1
