@@ -42,11 +42,6 @@ def wins_if_game_ends(pos: Position, playouts: int = 64) -> bool:
     return score > 0 if pos.to_move == 1 else score < 0
 
 
-def sensible_mask(pos: Position) -> np.ndarray:
-    """Legal moves that do not fill the mover's own true eye. [n*n+1] uint8."""
-    return pos.sensible_moves()
-
-
 @dataclasses.dataclass
 class PlayerStats:
     hopeless_moves: int = 0
@@ -69,7 +64,7 @@ class PolicyPlayer:
     def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
                 **_) -> SearchResult:
         t0 = time.perf_counter()
-        priors = self.policy(pos) * sensible_mask(pos)
+        priors = self.policy(pos) * pos.sensible_moves()
         pass_ok = not cleanup or settled(pos)
         if pos.last_move == pos.pass_move and wins_if_game_ends(pos):
             move = pos.pass_move  # the opponent passed and we win as the board stands
@@ -147,7 +142,7 @@ class MCTSPlayer:
             visits = SearchConfig.visits
         t = self.search(pos, visits, secs, noise=noise)
         res = self.result(t, t0)
-        mask = sensible_mask(pos)
+        mask = pos.sensible_moves()
         if cleanup and not settled(pos):
             mask[pos.pass_move] = 0
         move = t.choose(temperature)

@@ -21,7 +21,6 @@ import numpy as np
 from alphago import dataset, features, sgf, symmetry
 from alphago.board import BLACK, WHITE, Position
 from alphago.evaluator import Evaluator, orient_and_mask
-from alphago.player import sensible_mask
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +78,7 @@ def _policies(ev: Evaluator, positions: list[Position], rng: np.random.Generator
     priors, _ = ev.evaluate(planes)
     out = np.empty_like(priors)
     for i, (pos, s) in enumerate(zip(positions, syms)):
-        mask = sensible_mask(pos)
+        mask = pos.sensible_moves()
         mask[pos.pass_move] = 0  # pass only when nothing sensible is left
         if not mask.any():
             mask[pos.pass_move] = 1
