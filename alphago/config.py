@@ -45,10 +45,20 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     optimizer: str = "sgd"  # sgd (nesterov momentum) or adamw
-    schedule: str = "constant"  # constant, cosine, step
+    # constant, cosine, step, or wsd (warmup-stable-decay: constant after the warmup, then a
+    # linear decay to zero over the last ``decay_steps`` before ``total_steps``; a run can be
+    # continued past its stable phase by raising total_steps, which a cosine cannot)
+    schedule: str = "constant"
     warmup_steps: int = 200
     total_steps: int = 100_000
     step_every: int = 50_000  # 'step' schedule halves the rate this often
+    decay_steps: int = 0  # wsd: length of the final decay
+    # batches of the shuffled data order skipped before step 0: a run that continues another
+    # run's net on the same shards starts where that run stopped reading
+    data_offset: int = 0
+    # exponential moving average of the weights (and batch-norm statistics) kept beside the
+    # trained ones and evaluated too, 0 = off; 0.999 averages over about 1,000 steps
+    ema_decay: float = 0.0
     eval_every: int = 1000
     eval_positions: int = 20_000
     checkpoint_every: int = 1000

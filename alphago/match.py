@@ -217,8 +217,22 @@ def _handicap_points(cfg: GameConfig) -> list[int]:
     return fixed_handicap_points(cfg.size, cfg.handicap)
 
 
+def _play_opening(pos: Position, clients: dict, opening) -> None:
+    """The opening's moves on our board and on both engines' boards."""
+    for color, p in opening:
+        pos.play(p, color)
+        cmd = f"play {'b' if color == BLACK else 'w'} {coords.to_gtp(p, pos.size)}"
+        for c in clients.values():
+            ok, text = c.send(cmd, 30)
+            if not ok:
+                raise EngineFailure(f"{c.name} refused the opening's {cmd!r}: {text}")
+
+
 def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
-              sgf_dir: Path, referee: GtpClient | None = None) -> GameRecord:
+              sgf_dir: Path, referee: GtpClient | None = None,
+              opening: tuple[tuple[int, int], ...] = ()) -> GameRecord:
+    """One game; ``opening``: (colour, point) moves played for both sides before the
+    engines' first genmove."""
     pos = Position(cfg.size, cfg.komi, superko=True)
     hcap = _handicap_points(cfg)
     clients = {BLACK: black, WHITE: white}
@@ -239,6 +253,11 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
     if hcap:
         pos.setup(black=hcap)
         pos.to_move = WHITE
+    try:
+        _play_opening(pos, clients, opening)
+    except (EngineFailure, IllegalMove) as exc:
+        return _finish(gid, black, white, pos, 0, "Void", "opening failed", str(exc), spent,
+                       sgf_dir, hcap)
     max_moves = cfg.max_moves or 3 * cfg.size * cfg.size
     timeout = _timeout(cfg)
     clocks = ({c: Clock(*cfg.time_settings, grace=cfg.time_grace) for c in (BLACK, WHITE)}
@@ -534,6 +553,38 @@ class MatchConfig:
     parallel: int = 1
     sprt: tuple[float, float, float, float] | None = None
     seed: int = 0
+    # each pair of games (colours swapped) starts from the next of these move sequences
+    openings: tuple[tuple[tuple[int, int], ...], ...] = ()
+
+
+def opening_for(cfg: MatchConfig, gid: int) -> tuple[tuple[int, int], ...]:
+    """The opening of game ``gid``: games 2k and 2k+1 of every pairing share one."""
+    if not cfg.openings:
+        return ()
+    return cfg.openings[(gid % cfg.games) // 2 % len(cfg.openings)]
+
+
+def load_openings(sources, moves: int, size: int = 19, limit: int = 1000, seed: int = 0
+                  ) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """The first ``moves`` moves of up to ``limit`` games (SGF files, directories or
+    archives) of board ``size``, without handicap or passes: a seeded random choice among
+    the first ``5 * limit`` such games found."""
+    if moves < 1:
+        raise ValueError("opening moves must be at least 1")
+    flt = sgf.GameFilter(sizes=(size,), min_moves=moves, allow_handicap=False)
+    found = []
+    for rec in sgf.load_games(sources, flt, sgf.SkipStats()):
+        head = tuple(rec.moves[:moves])
+        if not rec.setup_black and not rec.setup_white and all(
+                p != size * size for _, p in head):
+            found.append(head)
+            if len(found) >= 5 * limit:  # enough to choose from; an archive may be huge
+                break
+    if not found:
+        raise ValueError(f"no game of {moves}+ moves on {size}x{size} without handicap in "
+                         f"{sources}")
+    order = np.random.default_rng(seed).permutation(len(found))
+    return tuple(found[i] for i in order[:limit])
 
 
 def schedule(cfg: MatchConfig) -> list[tuple[int, str, str]]:
@@ -597,7 +648,7 @@ def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = Tru
         worker = slots.get()
         try:
             rec = play_game(gid, worker.clients[b], worker.clients[w], cfg.game, out / "sgf",
-                            worker.referee)
+                            worker.referee, opening_for(cfg, gid))
         finally:
             slots.put(worker)
         with lock:

@@ -62,6 +62,10 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
         return cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
     if cfg.schedule == "step":
         return cfg.lr * warm * 0.5 ** (step // max(1, cfg.step_every))
+    if cfg.schedule == "wsd":
+        left = cfg.total_steps - step
+        decay = min(1.0, max(0.0, left / cfg.decay_steps)) if cfg.decay_steps > 0 else 1.0
+        return cfg.lr * warm * decay
     if cfg.schedule != "constant":
         raise ValueError(f"unknown schedule {cfg.schedule!r}")
     return cfg.lr * warm
@@ -118,7 +122,8 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
         out["policy_loss"] = ce.detach()
         out["top1"] = (logits.argmax(1) == moves).float().mean().detach()
     if value is not None:
-        mse = F.mse_loss(value.float(), outcomes)
+        known = (outcomes != 0).float()  # 0: a game without a known result
+        mse = (known * (value.float() - outcomes) ** 2).sum() / known.sum().clamp(min=1.0)
         loss = loss + value_weight * mse
         out["value_mse"] = mse.detach()
     return loss, out
@@ -132,6 +137,7 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
     n = min(len(shards), max_positions)
     sums = {"top1": 0.0, "top5": 0.0, "nll": 0.0, "value_mse": 0.0}
     has_policy = has_value = False
+    known = 0
     for s in range(0, n, batch_size):
         planes, moves, outcomes = shards.batch(np.arange(s, min(n, s + batch_size)))
         x = torch.from_numpy(planes).to(device).float().contiguous(
@@ -148,13 +154,14 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
         if value is not None:
             has_value = True
             z = torch.from_numpy(outcomes).to(device)
-            sums["value_mse"] += ((value.float() - z) ** 2).sum().item()
+            sums["value_mse"] += ((z != 0) * (value.float() - z) ** 2).sum().item()
+            known += int((z != 0).sum().item())
     model.train()
     out = {"positions": n}
     if has_policy:
         out.update({k: sums[k] / n for k in ("top1", "top5", "nll")})
-    if has_value:
-        out["value_mse"] = sums["value_mse"] / n
+    if has_value and known:
+        out["value_mse"] = sums["value_mse"] / known
     return out
 
 
@@ -205,13 +212,44 @@ class TrainResult:
     step: int
     metrics: dict
     interrupted: bool = False  # stopped by SIGINT/SIGTERM (after checkpointing)
+    active_seconds: float = 0.0  # time spent training, pauses (SIGSTOP) excluded
+
+
+def make_ema(model: torch.nn.Module, decay: float):
+    """An exponential moving average of the weights and buffers (batch-norm statistics)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def ema_weights(ema) -> dict[str, torch.Tensor]:
+    """The averaged net's state dict under the trained net's names."""
+    return {k: v.detach().cpu().clone() for k, v in ema.module.state_dict().items()}
+
+
+class ActiveClock:
+    """Seconds of work: gaps longer than ``max_gap`` between ticks (a process stopped
+    with SIGSTOP, a suspended machine) do not count."""
+
+    def __init__(self, max_gap: float = 60.0):
+        self.max_gap, self.total, self._last = max_gap, 0.0, time.monotonic()
+
+    def tick(self) -> float:
+        now = time.monotonic()
+        gap, self._last = now - self._last, now
+        if gap <= self.max_gap:
+            self.total += gap
+        return self.total
 
 
 def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
           device: str = "auto", resume: bool = False, max_steps: int | None = None,
-          bf16: bool | None = None, init_from: str | None = None, progress: bool = True
-          ) -> TrainResult:
-    """Train until ``cfg.total_steps`` (or ``max_steps`` more steps) or a signal."""
+          bf16: bool | None = None, init_from: str | None = None, progress: bool = True,
+          max_seconds: float | None = None) -> TrainResult:
+    """Train until ``cfg.total_steps`` (or ``max_steps`` more steps, or ``max_seconds`` of
+    active training time) or a signal. ``init_from`` may hold a net with other heads: the
+    weights both nets have are copied (a dual net grown from a policy net), the rest start
+    fresh."""
     from tqdm import tqdm
 
     dev = pick_device(device)
@@ -222,7 +260,8 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
     autocast = dev.type == "cuda" if bf16 is None else bf16
     start_step = 0
     model = build_model(model_cfg)
-    opt_state = None
+    opt_state = ema_state = None
+    active_before = 0.0  # training seconds of the run before this resume
     last = run / "last.pt"
     if resume and last.exists():
         state = checkpoint.load_state(last)
@@ -230,15 +269,18 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
         model = build_model(model_cfg)
         model.load_state_dict(state["weights"])
         opt_state, start_step = state["optimizer"], state["step"]
+        ema_state = state.get("extra", {}).get("ema_weights")
+        active_before = float(state.get("extra", {}).get("active_s", 0.0))
         log.info("resumed %s at step %d", last, start_step)
     elif init_from:
-        net, _ = checkpoint.load_model(init_from)
-        model_cfg = net.cfg
-        model = net
+        model, model_cfg = _init_model(init_from, model_cfg)
     model.to(dev).to(memory_format=torch.channels_last).train()
     opt = make_optimizer(model, cfg)
     if opt_state:
         opt.load_state_dict(opt_state)
+    ema = make_ema(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if ema is not None and ema_state is not None:
+        ema.module.load_state_dict(ema_state)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     train_set = PositionShards(shard_dir, "train", model_cfg.feature_set,
                                per_game=cfg.positions_per_game, seed=cfg.seed)
@@ -250,17 +292,28 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
         val_set = None
     log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,
              count_parameters(model), len(train_set), len(val_set) if val_set else 0)
-    stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world, start_step)
+    stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
+                          cfg.data_offset + start_step)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                                          pin_memory=dev.type == "cuda",
                                          persistent_workers=False)
     end = cfg.total_steps if max_steps is None else min(cfg.total_steps, start_step + max_steps)
     tb = _tensorboard(run) if rank == 0 else None
     step, metrics, t0, seen = start_step, {}, time.time(), 0
+    clock = ActiveClock()
     bar = tqdm(total=end - start_step, disable=not progress or rank != 0, unit="step")
+
+    def save_last(extra_metrics: dict) -> None:
+        extra = {"train_config": to_dict(cfg), "active_s": active_before + clock.tick(),
+                 **extra_metrics}
+        if ema is not None:
+            extra["ema_weights"] = ema_weights(ema)
+        checkpoint.save(last, model, opt, step, extra)
+
     with _StopFlag() as flag:
         for planes, moves, outcomes in loader:
-            if step >= end or flag.stop:
+            out_of_time = max_seconds is not None and clock.tick() >= max_seconds
+            if step >= end or flag.stop or out_of_time:
                 break
             for g in opt.param_groups:
                 g["lr"] = learning_rate(cfg, step)
@@ -272,6 +325,8 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             seen += len(moves)
             bar.update(1)
@@ -279,23 +334,42 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
                 bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
             if rank == 0 and val_set is not None and (step % cfg.eval_every == 0
                                                       or step == end):
-                metrics = _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts,
-                                    seen / (time.time() - t0), opt)
+                metrics = _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step,
+                                    parts, seen / max(clock.tick(), 1e-9), opt)
             if rank == 0 and step % cfg.checkpoint_every == 0:
-                checkpoint.save(last, model, opt, step, {"train_config": to_dict(cfg)})
+                save_last({})
     bar.close()
     if rank == 0:
-        checkpoint.save(last, model, opt, step, {"train_config": to_dict(cfg), **metrics})
+        save_last(metrics)
     if world > 1:
         dist.destroy_process_group()
-    return TrainResult(step, metrics, flag.stop)
+    return TrainResult(step, metrics, flag.stop, clock.tick())
 
 
-def _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt) -> dict:
+def _init_model(path: str, model_cfg: ModelConfig):
+    """The net of ``path``; or, when ``model_cfg`` asks for other heads with the same trunk,
+    a net of ``model_cfg`` holding every weight of ``path`` it has a place for."""
+    net, _ = checkpoint.load_model(path)
+    same_trunk = all(getattr(net.cfg, f) == getattr(model_cfg, f)
+                     for f in ("arch", "board_size", "feature_set", "filters", "depth"))
+    if not same_trunk or net.cfg.heads == model_cfg.heads:
+        return net, net.cfg
+    model = build_model(model_cfg)
+    missing, unexpected = model.load_state_dict(net.state_dict(), strict=False)
+    log.info("grown %s from %s: new %s, dropped %s", model_cfg.heads, path, missing, unexpected)
+    return model, model_cfg
+
+
+def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt
+              ) -> dict:
     ev = evaluate(model, val_set, dev, cfg.eval_positions, autocast=autocast)
+    ev_ema = evaluate(ema.module, val_set, dev, cfg.eval_positions, autocast=autocast) \
+        if ema is not None else {}
     row = {"step": step, "lr": opt.param_groups[0]["lr"], "samples_per_s": round(rate, 1),
            **{f"train_{k}": round(v.item(), 4) for k, v in parts.items()},
-           **{f"val_{k}": round(v, 4) for k, v in ev.items()}, "time": int(time.time())}
+           **{f"val_{k}": round(v, 4) for k, v in ev.items()},
+           **{f"ema_{k}": round(v, 4) for k, v in ev_ema.items() if k != "positions"},
+           "time": int(time.time())}
     _csv_append(run / "log.csv", row)
     if tb is not None:
         for k, v in row.items():
@@ -306,9 +380,13 @@ def _log_eval(model, val_set, dev, cfg, autocast, run, tb, step, parts, rate, op
     # the best checkpoint: highest top-1 for nets with a policy, else lowest value MSE
     key, sign = ("top1", 1.0) if "top1" in ev else ("value_mse", -1.0)
     prev = _best_score(best, key)
-    if key in ev and (prev is None or sign * ev[key] > sign * prev):
-        checkpoint.save(best, model, None, step, {"val": ev})
-    return {"val": ev}
+    # with an average kept, the candidate is whichever of the two nets scores better
+    cand, cand_ev = model, ev
+    if ema is not None and key in ev_ema and sign * ev_ema[key] > sign * ev[key]:
+        cand, cand_ev = ema.module, ev_ema
+    if key in cand_ev and (prev is None or sign * cand_ev[key] > sign * prev):
+        checkpoint.save(best, cand, None, step, {"val": cand_ev})
+    return {"val": ev, **({"ema": ev_ema} if ema is not None else {})}
 
 
 def _best_score(path: Path, key: str) -> float | None:

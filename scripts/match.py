@@ -56,6 +56,11 @@ def main(argv=None) -> int:
     ap.add_argument("--referee", help="GTP command of the scoring engine (--scorer referee)")
     ap.add_argument("--sprt", type=_floats(4), help="ELO0,ELO1,ALPHA,BETA: stop when decided")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--openings", nargs="+",
+                    help="SGF files, directories or archives: each pair of games (colours "
+                         "swapped) starts from the first --opening-moves moves of one game")
+    ap.add_argument("--opening-moves", type=int, default=8,
+                    help="moves taken from each opening game (8)")
     ap.add_argument("--out", required=True, help="directory: games.jsonl, sgf/, summary.json")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -72,8 +77,19 @@ def main(argv=None) -> int:
                             time_settings=args.time_settings, time_grace=args.time_grace,
                             scorer=args.scorer,
                             referee=args.referee)
+    openings = ()
+    if args.openings:
+        missing = [s for s in args.openings if not Path(s).exists()]
+        if missing:
+            ap.error(f"no such openings source: {', '.join(missing)}")
+        try:
+            openings = match.load_openings(args.openings, args.opening_moves, args.size,
+                                           limit=(args.games + 1) // 2, seed=args.seed)
+        except ValueError as exc:
+            ap.error(str(exc))
     cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
-                            parallel=args.parallel, sprt=args.sprt, seed=args.seed)
+                            parallel=args.parallel, sprt=args.sprt, seed=args.seed,
+                            openings=openings)
     summary = match.run_match(cfg, args.out, progress=not args.quiet)
     print(json.dumps(summary, indent=1))
     return 0

@@ -167,3 +167,26 @@ def test_flag_falls_for_a_slow_engine_and_not_for_ours(tmp_path):
     pair = summary["pairs"][0]
     assert pair["time_losses"] == {"us": 0, "slow": 2}
     assert pair["max_move_seconds"]["slow"] >= 1.2 and pair["min_time_left"]["us"] > 0
+
+
+def test_openings_start_each_pair_of_games(tmp_path):
+    src = tmp_path / "openings"
+    src.mkdir()
+    for i, moves in enumerate((";B[dd];W[ff];B[gc];W[ee]", ";B[cc];W[gg];B[cg];W[ee]")):
+        (src / f"o{i}.sgf").write_text(f"(;GM[1]FF[4]SZ[9]KM[7.5]{moves})")
+    (src / "short.sgf").write_text("(;GM[1]FF[4]SZ[9];B[aa])")  # too short: not an opening
+    openings = match.load_openings([src], 3, size=9, seed=1)
+    assert len(openings) == 2 and all(len(o) == 3 for o in openings)
+    with pytest.raises(ValueError):
+        match.load_openings([src], 9, size=9)
+    cfg = match.MatchConfig(engines=(("a", US), ("b", US)), games=4,
+                            game=match.GameConfig(size=9, max_moves=12), openings=openings)
+    match.run_match(cfg, tmp_path / "out", progress=False)
+    from alphago import sgf as sgf_mod
+
+    recs = sorted((json.loads(x) for x in (tmp_path / "out/games.jsonl").read_text().splitlines()),
+                  key=lambda r: r["game"])
+    starts = [tuple(sgf_mod.parse_sgf("g", Path(r["sgf"]).read_bytes()).moves[:3]) for r in recs]
+    assert starts[0] == starts[1] == match.opening_for(cfg, 0)
+    assert starts[2] == starts[3] == match.opening_for(cfg, 2) != starts[0]
+    assert recs[0]["black"] == recs[1]["white"] == "a"
