@@ -242,7 +242,8 @@ class ActiveClock:
         return self.total
 
 
-def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg: TrainConfig,
+def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | None,
+          cfg: TrainConfig,
           device: str = "auto", resume: bool = False, max_steps: int | None = None,
           bf16: bool | None = None, init_from: str | None = None, progress: bool = True,
           max_seconds: float | None = None) -> TrainResult:
@@ -259,7 +260,6 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
     run.mkdir(parents=True, exist_ok=True)
     autocast = dev.type == "cuda" if bf16 is None else bf16
     start_step = 0
-    model = build_model(model_cfg)
     opt_state = ema_state = None
     active_before = 0.0  # training seconds of the run before this resume
     last = run / "last.pt"
@@ -274,6 +274,11 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
         log.info("resumed %s at step %d", last, start_step)
     elif init_from:
         model, model_cfg = _init_model(init_from, model_cfg)
+    elif model_cfg is not None:
+        model = build_model(model_cfg)
+    else:
+        raise ValueError("nothing to train: no model config, no checkpoint to resume or "
+                         "initialise from")
     model.to(dev).to(memory_format=torch.channels_last).train()
     opt = make_optimizer(model, cfg)
     if opt_state:
@@ -346,11 +351,11 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig, cfg:
     return TrainResult(step, metrics, flag.stop, clock.tick())
 
 
-def _init_model(path: str, model_cfg: ModelConfig):
+def _init_model(path: str, model_cfg: ModelConfig | None):
     """The net of ``path``; or, when ``model_cfg`` asks for other heads with the same trunk,
     a net of ``model_cfg`` holding every weight of ``path`` it has a place for."""
     net, _ = checkpoint.load_model(path)
-    same_trunk = all(getattr(net.cfg, f) == getattr(model_cfg, f)
+    same_trunk = model_cfg is not None and all(getattr(net.cfg, f) == getattr(model_cfg, f)
                      for f in ("arch", "board_size", "feature_set", "filters", "depth"))
     if not same_trunk or net.cfg.heads == model_cfg.heads:
         return net, net.cfg

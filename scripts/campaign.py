@@ -17,7 +17,7 @@ SIGINT/SIGTERM, and copies its state to the state file when it stops. Time stopp
 SIGSTOP does not count against ``--hours``.
 
 The first run grows a dual net (policy and value heads on one trunk) from the shipped
-policy net and continues that net's data order (``--data-offset``) so that it reads
+policy net (``--init-from``: its trunk and policy head; the value head starts fresh) and continues that net's data order (``--data-offset``) so that it reads
 positions the policy has not seen. Candidates are ``RUN_DIR/best.pt`` (the better of the
 trained and averaged weights by held-out top-1).
 """
@@ -36,11 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alphago.config import ModelConfig, TrainConfig  # noqa: E402
+from alphago.config import TrainConfig  # noqa: E402
 
-# The campaign's settings: the shipped policy's trunk with both heads, SGD at a stable rate.
-CAMPAIGN_MODEL = ModelConfig(arch="resnet", feature_set="basic", filters=64, depth=6,
-                             heads="both")
+# The campaign's settings: SGD at a stable rate, weights averaged over ~1,000 steps.
 CAMPAIGN_TRAIN = TrainConfig(batch_size=256, lr=0.02, momentum=0.9, weight_decay=1e-4,
                              schedule="wsd", warmup_steps=500, total_steps=10_000_000,
                              decay_steps=0, eval_every=1000, eval_positions=10_000,
@@ -146,8 +144,14 @@ def run(args) -> int:
     if src is not None and src != run_dir / "last.pt":
         shutil.copyfile(src, run_dir / "last.pt")
     cfg = train_config(args)
+    model_cfg = None
+    if src is None:  # a new campaign: the --init-from net's trunk with both heads
+        from alphago import checkpoint
+
+        init_cfg = checkpoint.load_model(args.init_from)[0].cfg
+        model_cfg = dataclasses.replace(init_cfg, heads="both")
     bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
-    result = train.train(args.shards, str(run_dir), CAMPAIGN_MODEL, cfg, args.device,
+    result = train.train(args.shards, str(run_dir), model_cfg, cfg, args.device,
                          resume=src is not None, bf16=bf16,
                          init_from=None if src is not None else args.init_from,
                          progress=not args.quiet, max_seconds=args.hours * 3600)

@@ -175,3 +175,53 @@ def test_separate_value_network_for_the_search(tmp_path, tiny_ckpt):
                           "--visits", "16", "--device", "cpu"],
                          input="genmove b\nquit\n", capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and res.stdout.startswith("= "), res.stderr[-800:]
+
+
+def test_dual_checkpoint_round_trip(tmp_path, tiny_ckpt):
+    path, cfg = tiny_ckpt
+    model, state = checkpoint.load_model(path)
+    assert model.cfg == cfg and model.cfg.heads == "both" and state["step"] == 7
+    ev = TorchEvaluator(model, "cpu", bf16=False)
+    assert ev.has_policy and ev.has_value
+    p, v = ev.evaluate(planes())
+    assert p.shape == (12, 82) and v.shape == (12,)
+    assert np.allclose(p.sum(1), 1, atol=1e-5) and np.all(np.abs(v) < 1)
+    checkpoint.save(tmp_path / "again.pt", model, step=8)
+    again, _ = checkpoint.load_model(tmp_path / "again.pt")
+    p2, v2 = TorchEvaluator(again, "cpu", bf16=False).evaluate(planes())
+    assert np.array_equal(p, p2) and np.array_equal(v, v2)
+
+
+def test_search_with_one_net_equals_the_net_split_in_two(tiny_ckpt):
+    from alphago.board import Position
+    from alphago.config import SearchConfig
+    from alphago.evaluator import PolicyValueEvaluator
+    from alphago.mcts import MCTS
+    from alphago.model import split_heads
+
+    model, _ = checkpoint.load_model(tiny_ckpt[0])
+    pol, val = split_heads(model)
+    assert pol.cfg.heads == "policy" and val.cfg.heads == "value"
+    dual = TorchEvaluator(model, "cpu", bf16=False)
+    pair = PolicyValueEvaluator(TorchEvaluator(pol, "cpu", bf16=False),
+                                TorchEvaluator(val, "cpu", bf16=False))
+    x = planes()
+    (pd, vd), (pp, vp) = dual.evaluate(x), pair.evaluate(x)
+    assert np.allclose(pd, pp, atol=1e-6) and np.allclose(vd, vp, atol=1e-6)
+    pos = Position(9, 7.5)
+    for p in (20, 60, 30):
+        pos.play(p)
+    trees = []
+    for ev in (dual, pair):
+        cfg = SearchConfig(visits=96, batch_size=8, rollouts=False, mix_lambda=0.0, seed=3,
+                           max_nodes=2000)
+        search = MCTS(ev, cfg, 9)
+        search.set_root(pos)
+        search.run(pos, visits=96)
+        trees.append(search)
+    a, b = trees
+    assert a.info[0] == b.info[0] and a.N.sum() == b.N.sum() > 0
+    assert np.array_equal(a.N, b.N)
+    assert np.allclose(a.W, b.W, atol=1e-4)
+    with pytest.raises(ValueError, match="both heads"):
+        split_heads(pol)

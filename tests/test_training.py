@@ -84,6 +84,16 @@ def test_schedules():
     assert learning_rate(cfg, 110) == pytest.approx(0.0)
     step = TrainConfig(lr=0.1, warmup_steps=1, schedule="step", step_every=50)
     assert learning_rate(step, 120) == pytest.approx(0.025)
+    wsd = TrainConfig(lr=0.1, warmup_steps=10, schedule="wsd", total_steps=1000,
+                      decay_steps=200)
+    assert learning_rate(wsd, 0) == pytest.approx(0.01)
+    assert learning_rate(wsd, 500) == pytest.approx(0.1) == learning_rate(wsd, 800)
+    assert learning_rate(wsd, 900) == pytest.approx(0.05)
+    assert learning_rate(wsd, 1000) == 0.0
+    # continued: a later end moves the decay, the stable phase is unchanged
+    longer = TrainConfig(lr=0.1, warmup_steps=10, schedule="wsd", total_steps=5000,
+                         decay_steps=200)
+    assert learning_rate(longer, 900) == pytest.approx(0.1)
 
 
 def test_tiny_training_lowers_loss_and_resumes(shards, tmp_path):
@@ -158,3 +168,67 @@ def test_torchrun_ddp_on_cpu(shards, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert checkpoint.load_state(tmp_path / "ddp" / "last.pt")["step"] == 8
     assert (tmp_path / "ddp" / "log.csv").read_text().count("\n") == 3
+
+
+def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
+    """SIGKILL mid-run, then the same command: the step count, the optimizer, the weight
+    average, the data order and the learning-rate schedule go on where they were."""
+    import csv
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from alphago.config import TrainConfig
+
+    out, _ = shards
+    root = Path(__file__).resolve().parents[1]
+    torch.manual_seed(0)
+    checkpoint.save(tmp_path / "init.pt", build_model(ModelConfig(filters=8, depth=1)))
+    run, state = tmp_path / "run", tmp_path / "state" / "state.pt"
+    cmd = [sys.executable, str(root / "scripts" / "campaign.py"), "--run-dir", str(run),
+           "--state", str(state), "--shards", str(out), "--init-from", str(tmp_path / "init.pt"),
+           "--data-offset", "7", "--batch-size", "16", "--checkpoint-every", "10",
+           "--eval-every", "20", "--eval-positions", "64", "--warmup-steps", "400",
+           "--lr", "0.05", "--workers", "0", "--nice", "0", "--bf16", "off", "--quiet"]
+    proc = subprocess.Popen(cmd + ["--hours", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 240
+    killed_at = None
+    while time.time() < deadline and proc.poll() is None:
+        if (run / "last.pt").exists():
+            try:
+                killed_at = checkpoint.load_state(run / "last.pt")["step"]
+            except checkpoint.CheckpointError:
+                killed_at = None
+            if killed_at and killed_at >= 30:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+        time.sleep(0.2)
+    proc.wait()
+    assert killed_at and killed_at >= 30, proc.stderr.read().decode()[-2000:]
+    assert not state.exists()  # killed: only the run directory's checkpoint is there
+    killed_at = checkpoint.load_state(run / "last.pt")["step"]
+    before = checkpoint.load_state(run / "last.pt")
+    assert before["optimizer"] is not None and "ema_weights" in before["extra"]
+    res = subprocess.run(cmd + ["--hours", "0.002"], capture_output=True, text=True,
+                         timeout=240)
+    assert res.returncode == 0, res.stderr[-2000:]
+    after = checkpoint.load_state(state)
+    assert after["step"] > killed_at
+    assert after["model_config"]["heads"] == "both" and after["model_config"]["filters"] == 8
+    assert after["extra"]["train_config"]["data_offset"] == 7
+    assert after["extra"]["active_s"] > before["extra"]["active_s"]
+    cfg = TrainConfig(**after["extra"]["train_config"])
+    with (run / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    steps = [int(r["step"]) for r in rows]
+    assert steps == sorted(set(steps)) and steps[0] == 20  # nothing restarted from step 0
+    for r in rows:  # the warmup (400 steps) is still running: the rate is the schedule's
+        assert float(r["lr"]) == pytest.approx(learning_rate(cfg, int(r["step"]) - 1))
+    assert any(int(r["step"]) > killed_at for r in rows)
+    status = subprocess.run(cmd[:2] + ["--status", "--run-dir", str(run), "--state",
+                                       str(state)], capture_output=True, text=True, timeout=60)
+    assert json.loads(status.stdout)["step"] == after["step"]
