@@ -23,9 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_MODEL = ROOT / "data" / "policy_sl.pt"
-DEFAULT_ROLLOUT = ROOT / "data" / "rollout.npz"
-DEFAULT_VALUE = ROOT / "data" / "value_sp.pt"  # the value net shipped with DEFAULT_MODEL
+from alphago import shipped  # noqa: E402
+
 OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
                "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
                "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
@@ -35,11 +34,14 @@ OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="AlphaGo-style Go engine speaking GTP on stdin/stdout")
     ap.add_argument("--config", help="TOML or JSON file with any of these options")
-    ap.add_argument("--model", default=None, help=f"checkpoint (default {DEFAULT_MODEL.name})")
+    ap.add_argument("--model", default=None,
+                    help=f"checkpoint (default data/{shipped.default_model().name}: "
+                         f"{shipped.DUAL.name} when present, else {shipped.POLICY_SL.name})")
     ap.add_argument("--value-model", default=None,
-                    help="a separate value network (e.g. from train_value.py) for the search; "
-                         f"default: {DEFAULT_VALUE.name} with the default --model, none with "
-                         "another; 'none' turns it off")
+                    help="a separate value network (AlphaGo's pair, e.g. from train_value.py) "
+                         f"for the search; default: {shipped.VALUE_SP.name} with "
+                         f"{shipped.POLICY_SL.name}, none with a net that has its own value "
+                         "head or any other net; 'none' turns it off")
     ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
     ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
     ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
@@ -129,11 +131,11 @@ def _check(ap, o) -> None:
         ap.error("--mix-lambda must be within 0..1")
     rp = o["rollout_policy"]
     if rp is None:
-        o["rollout_policy"] = str(DEFAULT_ROLLOUT) if DEFAULT_ROLLOUT.is_file() else "default"
+        o["rollout_policy"] = str(shipped.ROLLOUT) if shipped.ROLLOUT.is_file() else "default"
     elif rp not in ("default", "uniform") and not Path(rp).is_file():
         ap.error(f"rollout policy file not found: {rp}")
     if not o["uniform"]:
-        model = Path(o["model"]) if o["model"] else DEFAULT_MODEL
+        model = Path(o["model"]) if o["model"] else shipped.default_model()
         if not model.is_file():
             ap.error(f"model file not found: {model} (train one with scripts/train_sl.py, "
                      "or run with --uniform)")
@@ -150,8 +152,7 @@ def _check_value_model(ap, o) -> None:
     if o["uniform"] or o["policy_only"] or vm == "none":
         vm = None
     elif vm is None:
-        shipped = Path(o["model"]).resolve() == DEFAULT_MODEL.resolve()
-        vm = str(DEFAULT_VALUE) if shipped and DEFAULT_VALUE.is_file() else None
+        vm = shipped.default_value_model(o["model"])
     elif not Path(vm).is_file():
         ap.error(f"value model file not found: {vm}")
     elif not zipfile.is_zipfile(vm):
@@ -165,7 +166,7 @@ def build_engine(o: dict):
 
     from alphago.board import Position
     from alphago.config import SearchConfig
-    from alphago.evaluator import PolicyValueEvaluator, UniformEvaluator, make_evaluator
+    from alphago.evaluator import UniformEvaluator, make_evaluator, search_evaluator
     from alphago.gtp import GtpEngine
     from alphago.player import MCTSPlayer, PolicyPlayer
 
@@ -178,12 +179,11 @@ def build_engine(o: dict):
         pass
     if o["uniform"]:
         ev = UniformEvaluator()
+    elif o["policy_only"]:
+        ev = make_evaluator(o["model"], o["device"], o["threads"], 1)
     else:
-        ev = make_evaluator(o["model"], o["device"], o["threads"],
-                            1 if o["policy_only"] else o["batch_size"])
-        if o["value_model"]:
-            ev = PolicyValueEvaluator(ev, make_evaluator(o["value_model"], o["device"],
-                                                         o["threads"], o["batch_size"]))
+        ev = search_evaluator(o["model"], o["value_model"], o["device"], o["threads"],
+                              o["batch_size"])
     rollouts = o["rollouts"] in ("on", True)
     cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
                        batch_size=o["batch_size"], max_nodes=o["max_nodes"], rollouts=rollouts,

@@ -113,7 +113,9 @@ def _shipped_model(model: str | None):
     from alphago.config import ModelConfig
     from alphago.model import build_model
 
-    path = Path(model) if model else Path(__file__).resolve().parents[1] / "data" / "policy_sl.pt"
+    from alphago import shipped
+
+    path = Path(model) if model else shipped.default_model()
     if path.exists():
         return checkpoint.load_model(path)[0], str(path)
     return build_model(ModelConfig()).eval(), "untrained ModelConfig() (no shipped model)"
@@ -253,10 +255,26 @@ class _TimedEvaluator:
 
 
 def _backend_name(ev) -> str:
+    if hasattr(ev, "policy"):  # a policy net and a value net
+        return f"{_backend_name(ev.policy)} + {_backend_name(ev.value)}"
     path = getattr(ev, "path", None)
     if path is not None:
         return "onnx-int8" if path.endswith(".int8.onnx") else "onnx"
     return f"torch-{ev.device.type}-{'bf16' if ev.bf16 else 'fp32'}"
+
+
+def _search_evaluators(model: str | None):
+    """The default engine's evaluator (its net, and the separate value net that goes with
+    it by default) and, when the shipped pair is there, AlphaGo's two networks."""
+    from alphago import shipped
+    from alphago.evaluator import search_evaluator
+
+    path = _model_path(model)
+    engine = search_evaluator(path, shipped.default_value_model(path), "auto", 1, 16)
+    pair = None
+    if shipped.POLICY_SL.is_file() and shipped.VALUE_SP.is_file():
+        pair = search_evaluator(str(shipped.POLICY_SL), str(shipped.VALUE_SP), "auto", 1, 16)
+    return engine, pair
 
 
 def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
@@ -264,22 +282,27 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
     backend ``--device auto`` picks (``mcts_backend``), and the search's own cost next
     to the network's (cache off, so every simulation pays a network evaluation;
     ``mcts_search_overhead_pct_*`` = time outside the network over time inside it, on
-    the empty board and at move 150 of a pro game)."""
+    the empty board and at move 150 of a pro game). ``mcts_nn_sims_per_s`` is the
+    default engine (value net on when it has one, rollouts on, lambda 0.5);
+    ``mcts_nn_sims_per_s_two_networks`` the same search with AlphaGo's pair of shipped
+    networks (two forward passes a leaf), measured in the same run."""
     import numba
     import torch
 
     from alphago.config import SearchConfig
-    from alphago.evaluator import UniformEvaluator, make_evaluator
+    from alphago.evaluator import UniformEvaluator
     from alphago.player import MCTSPlayer
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
-    chosen = make_evaluator(_model_path(model), "auto", threads=1, batch_size=16)
+    chosen, pair = _search_evaluators(model)
     w = _rollout_weights()
-    out = {"mcts_backend": _backend_name(chosen)}
-    cases = (("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000),
+    out = {"mcts_backend": _backend_name(chosen), "mcts_value_net": chosen.has_value}
+    cases = [("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000),
              ("mcts_nn_sims_per_s", chosen, True, 0.5, 256, 50_000),
-             ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0))
+             ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0)]
+    if pair is not None:
+        cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000))
     for key, ev, rollouts, lam, visits, cache in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
                            mix_lambda=lam, nn_cache_size=cache)
@@ -314,6 +337,9 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
                 wall = time.perf_counter() - t0
                 overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
             out["mcts_search_overhead_pct_midgame"] = round(statistics.median(overheads), 1)
+    if "mcts_nn_sims_per_s_two_networks" in out:
+        out["mcts_speedup_vs_two_networks"] = round(
+            out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
     return out
 
 

@@ -68,11 +68,13 @@ def unpack_colors(stones: np.ndarray, nn: int) -> np.ndarray:
 class ShardWriter:
     """Appends games to numbered .npz shards of about ``shard_size`` positions."""
 
-    def __init__(self, out_dir: str | os.PathLike, split: str, shard_size: int = 250_000):
+    def __init__(self, out_dir: str | os.PathLike, split: str, shard_size: int = 250_000,
+                 prefix: str = "shard_"):
         self.dir = Path(out_dir) / split
         self.dir.mkdir(parents=True, exist_ok=True)
         self.shard_size = shard_size
-        self.index = len(list(self.dir.glob("shard_*.npz")))
+        self.prefix = prefix
+        self.index = len(list(self.dir.glob(f"{prefix}*.npz")))
         self.buf: list[tuple[GameArrays, int]] = []
         self.buffered = 0
         self.positions = 0
@@ -91,7 +93,7 @@ class ShardWriter:
         cat = {f.name: np.concatenate([getattr(a, f.name) for a, _ in self.buf])
                for f in dataclasses.fields(GameArrays)}
         game = np.concatenate([np.full(len(a.move), g, np.int32) for a, g in self.buf])
-        path = self.dir / f"shard_{self.index:05d}.npz"
+        path = self.dir / f"{self.prefix}{self.index:05d}.npz"
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, stones=pack_colors(cat["colors"]), to_move=cat["to_move"], ko=cat["ko"],
                  last=cat["last"], move=cat["move"], outcome=cat["outcome"], game=game)
@@ -103,15 +105,21 @@ class ShardWriter:
 
 def prepare(sources: Iterable[str], out_dir: str | os.PathLike, game_filter: sgf.GameFilter,
             val_fraction: float = 0.02, shard_size: int = 250_000, max_games: int | None = None,
-            progress: bool = True) -> dict:
-    """Write train/val shards from SGF sources; returns (and saves) a summary."""
+            progress: bool = True, part: tuple[int, int] = (0, 1)) -> dict:
+    """Write train/val shards from SGF sources; returns (and saves) a summary.
+    ``part=(k, p)``: this process's share of the files (see ``prepare_parallel``)."""
     from tqdm import tqdm
 
+    k, p = part
     stats = sgf.SkipStats()
-    writers = {s: ShardWriter(out_dir, s, shard_size) for s in ("train", "val")}
+    prefix = f"shard_p{k:03d}_" if p > 1 else "shard_"
+    writers = {s: ShardWriter(out_dir, s, shard_size, prefix) for s in ("train", "val")}
     size = None
-    games = sgf.load_games(list(sources), dataclasses.replace(game_filter, validate=False), stats)
-    for gid, rec in enumerate(tqdm(games, disable=not progress, unit="game", smoothing=0.05)):
+    games = sgf.load_games(list(sources), dataclasses.replace(game_filter, validate=False), stats,
+                           part=part)
+    for local, rec in enumerate(tqdm(games, disable=not progress, unit="game",
+                                     smoothing=0.05)):
+        gid = local * p + k  # unique across the parts
         if size is None:
             size = rec.size
         if rec.size != size:
@@ -131,6 +139,43 @@ def prepare(sources: Iterable[str], out_dir: str | os.PathLike, game_filter: sgf
                "games": {s: w.games for s, w in writers.items()},
                "positions": {s: w.positions for s, w in writers.items()},
                "skipped": dict(stats), "skip_examples": dict(stats.examples)}
+    if p == 1:
+        Path(out_dir, "summary.json").write_text(json.dumps(summary, indent=1,
+                                                            ensure_ascii=False))
+    return summary
+
+
+def _prepare_part(args) -> dict:
+    sources, out_dir, game_filter, val_fraction, shard_size, part = args
+    return prepare(sources, out_dir, game_filter, val_fraction, shard_size, progress=False,
+                   part=part)
+
+
+def prepare_parallel(sources: Iterable[str], out_dir: str | os.PathLike,
+                     game_filter: sgf.GameFilter, procs: int, val_fraction: float = 0.02,
+                     shard_size: int = 250_000) -> dict:
+    """``prepare`` in ``procs`` processes, each reading every procs-th file into shards of
+    its own; the summary adds up the parts. The same train/validation split as one process
+    (it is decided by each game's hash); duplicates are dropped within a part only."""
+    import multiprocessing
+
+    if procs <= 1:
+        return prepare(sources, out_dir, game_filter, val_fraction, shard_size, progress=False)
+    jobs = [(list(sources), out_dir, game_filter, val_fraction, shard_size, (k, procs))
+            for k in range(procs)]
+    with multiprocessing.get_context("spawn").Pool(procs) as pool:
+        parts = pool.map(_prepare_part, jobs)
+    sizes = {s["board_size"] for s in parts if s["board_size"] is not None}
+    if len(sizes) > 1:
+        raise ValueError(f"the sources hold several board sizes: {sorted(sizes)}")
+    summary = {"board_size": sizes.pop() if sizes else None, "val_fraction": val_fraction,
+               "parts": procs}
+    for key in ("games", "positions", "skipped"):
+        total: dict = {}
+        for s in parts:
+            for name, v in s[key].items():
+                total[name] = total.get(name, 0) + v
+        summary[key] = total
     Path(out_dir, "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     return summary
 

@@ -248,6 +248,17 @@ def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
     return candidates[best]
 
 
+def search_evaluator(model_path: str, value_path: str | None = None, device: str = "auto",
+                     threads: int = 1, batch_size: int = 8) -> Evaluator:
+    """What the search evaluates leaves with: the net of ``model_path`` (one forward pass
+    gives priors and, for a dual net, values), or AlphaGo's pair when ``value_path`` names
+    a separate value network (two forward passes a leaf)."""
+    ev = make_evaluator(model_path, device, threads, batch_size)
+    if value_path:
+        ev = PolicyValueEvaluator(ev, make_evaluator(value_path, device, threads, batch_size))
+    return ev
+
+
 def _onnx_evaluators(model_path: str, device: str, threads: int, fallback: Evaluator
                      ) -> dict[str, Evaluator]:
     """The ONNX backends ``device`` asks for ({} with a log line when unavailable)."""

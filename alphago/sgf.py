@@ -11,6 +11,7 @@ import collections
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import os
 import signal
 import re
@@ -303,18 +304,22 @@ def validate_record(rec: GameRecord) -> None:
 
 def load_games(sources: Iterable[str | os.PathLike] | str | os.PathLike,
                game_filter: GameFilter = GameFilter(),
-               stats: SkipStats | None = None, time_limit: float | None = 10.0
-               ) -> Iterator[GameRecord]:
-    """Usable games from any mix of sources, skipping (and counting) the rest."""
+               stats: SkipStats | None = None, time_limit: float | None = 10.0,
+               part: tuple[int, int] = (0, 1)) -> Iterator[GameRecord]:
+    """Usable games from any mix of sources, skipping (and counting) the rest.
+    ``part=(k, p)``: only files k, k+p, k+2p, ... (one of p parallel readers; duplicates
+    are then found within each part only)."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     stats = SkipStats() if stats is None else stats
+    k, p = part
 
     def items():
         for source in sources:
             yield from iter_sgf_bytes(source, stats)
 
-    yield from records_from_bytes(items(), game_filter, stats, time_limit)
+    picked = itertools.islice(items(), k, None, p) if p > 1 else items()
+    yield from records_from_bytes(picked, game_filter, stats, time_limit)
 
 
 class _FileTimeout(Exception):

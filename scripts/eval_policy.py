@@ -13,13 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "policy_sl.pt"
+from alphago import shipped  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sgf", required=True, help="SGF file, directory or archive")
-    ap.add_argument("--model", default=str(DEFAULT_MODEL))
+    ap.add_argument("--model", default=str(shipped.default_model()),
+                    help="checkpoint (default: the engine's default net)")
     ap.add_argument("--max-positions", type=int, default=None)
     ap.add_argument("--symmetries", type=int, choices=[1, 8], default=1,
                     help="8: average the policy over all symmetries (the paper's ensemble)")

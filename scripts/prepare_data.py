@@ -28,14 +28,23 @@ def main(argv=None) -> int:
     ap.add_argument("--val-fraction", type=float, default=0.02)
     ap.add_argument("--shard-size", type=int, default=250_000, help="positions per shard")
     ap.add_argument("--max-games", type=int, default=None)
+    ap.add_argument("--procs", type=int, default=1,
+                    help="parallel processes, each reading every PROCS-th file (duplicates "
+                         "are then dropped within a process's share only)")
     args = ap.parse_args(argv)
     for s in args.sources:
         if not Path(s).exists():
             ap.error(f"no such source: {s}")
     gf = sgf.GameFilter(sizes=(args.size,), min_moves=args.min_moves,
                         allow_handicap=not args.no_handicap, min_rank=args.min_rank)
-    summary = dataset.prepare(args.sources, args.out, gf, args.val_fraction, args.shard_size,
-                              args.max_games)
+    if args.procs > 1 and args.max_games:
+        ap.error("--max-games works with one process only")
+    if args.procs > 1:
+        summary = dataset.prepare_parallel(args.sources, args.out, gf, args.procs,
+                                           args.val_fraction, args.shard_size)
+    else:
+        summary = dataset.prepare(args.sources, args.out, gf, args.val_fraction,
+                                  args.shard_size, args.max_games)
     print(json.dumps({k: summary[k] for k in ("games", "positions", "skipped")}))
     return 0
 

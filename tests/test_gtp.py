@@ -204,9 +204,13 @@ def test_the_shipped_value_net_goes_with_the_shipped_policy_only():
     def value(*argv):
         return mod.resolve_options(ap, list(argv))["value_model"]
 
-    shipped = str(mod.DEFAULT_VALUE) if mod.DEFAULT_VALUE.is_file() else None
-    assert value() == shipped
-    assert value("--model", str(mod.DEFAULT_MODEL)) == shipped
+    from alphago import shipped
+
+    pair = str(shipped.VALUE_SP) if shipped.VALUE_SP.is_file() else None
+    if shipped.POLICY_SL.is_file():  # AlphaGo's pair: the policy net brings its value net
+        assert value("--model", str(shipped.POLICY_SL)) == pair
+    # the default: a dual net needs nothing beside it, the policy net its partner
+    assert value() == (None if shipped.default_model() == shipped.DUAL else pair)
     assert value("--value-model", "none") is None
     assert value("--policy-only") is None and value("--uniform") is None
 

@@ -232,3 +232,20 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     status = subprocess.run(cmd[:2] + ["--status", "--run-dir", str(run), "--state",
                                        str(state)], capture_output=True, text=True, timeout=60)
     assert json.loads(status.stdout)["step"] == after["step"]
+
+
+def test_parallel_prepare_equals_one_process(shards, tmp_path):
+    from conftest import TEST_DATA
+
+    one, summary_one = shards
+    summary = dataset.prepare_parallel([TEST_DATA], tmp_path, sgf.GameFilter(min_moves=10), 2,
+                                       val_fraction=0.3, shard_size=150)
+    assert summary["games"] == summary_one["games"]
+    assert summary["positions"] == summary_one["positions"]
+    assert json.loads((tmp_path / "summary.json").read_text())["parts"] == 2
+    for split in ("train", "val"):
+        a = dataset.PositionShards(one, split, "basic", augment=False)
+        b = dataset.PositionShards(tmp_path, split, "basic", augment=False)
+        key = lambda d: sorted(map(tuple, np.c_[d.data["move"], d.data["to_move"]]))  # noqa
+        assert key(a) == key(b)
+        assert len(set(b.data["game"])) == summary["games"][split]  # ids stay unique

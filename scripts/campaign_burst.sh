@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The training campaign on a GPU machine, time-boxed: positions are prepared on the
+# machine's own cores from the pro archive carried along, the campaign's committed state
+# (data/campaign/state.pt) is continued with a large batch in bf16, and the new state
+# (weights, optimizer, weight average, step: a few MB) plus the best candidate and the log
+# land in OUT_DIR, ready to be copied back over data/campaign/state.pt.
+#
+#   scripts/campaign_burst.sh OUT_DIR MINUTES
+#
+# On a lent machine (the archive and the sgfmill wheel travel as carried, ignored paths):
+#   mkdir -p .burst .whl && cp ../shared/data/pro_games.tar.gz .burst/
+#   pip download --no-deps --only-binary=:all: -d .whl sgfmill
+#   run: bash scripts/campaign_burst.sh $OUT 9     (carry: .burst, .whl)
+# then here: cp FILES_AT/state.pt data/campaign/state.pt and commit it.
+#
+# env: PYTHON (python3), ARCHIVE (.burst/pro_games.tar.gz), STATE (data/campaign/state.pt),
+#      DEVICE (cuda; auto/cpu to rehearse on a CPU), BATCH (1024), LR (0.08: the campaign's
+#      0.02 at batch 256, scaled with the batch), PROCS (cores for data preparation and
+#      loading: nproc - 2), WORK (scratch, runs/campaign_burst), MAX_GAMES (all; small for
+#      a rehearsal), EVAL_EVERY (500), WHEELS (.whl)
+set -u
+if [ $# -lt 2 ]; then
+    echo "usage: $0 OUT_DIR MINUTES" >&2
+    exit 2
+fi
+OUT=$1
+MINUTES=$2
+START=$(date +%s)
+PY=${PYTHON:-python3}
+ARCHIVE=${ARCHIVE:-.burst/pro_games.tar.gz}
+STATE=${STATE:-data/campaign/state.pt}
+DEVICE=${DEVICE:-cuda}
+BATCH=${BATCH:-1024}
+LR=${LR:-0.08}
+PROCS=${PROCS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}
+WORK=${WORK:-runs/campaign_burst}
+EVAL_EVERY=${EVAL_EVERY:-500}
+WHEELS=${WHEELS:-.whl}
+export PYTHONUNBUFFERED=1
+mkdir -p "$OUT" "$WORK"
+log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
+
+if ! $PY -c "import sgfmill" 2>/dev/null; then
+    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+        $PY -m pip install -q --no-index --no-deps --target "$WORK/site" "$WHEELS"/*.whl \
+            >>"$OUT/burst.log" 2>&1 || { log "cannot install the carried wheels"; exit 1; }
+        export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
+    else
+        log "sgfmill is missing and no wheel was carried in $WHEELS"; exit 1
+    fi
+fi
+[ -f "$ARCHIVE" ] || { log "no archive at $ARCHIVE"; exit 1; }
+[ -f "$STATE" ] || { log "no campaign state at $STATE"; exit 1; }
+log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
+$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
+    >>"$OUT/burst.log" 2>&1
+
+# 1. positions from the archive, in parallel (about 13 M positions from the pro archive)
+if [ ! -f "$WORK/shards/summary.json" ]; then
+    rm -rf "$WORK/shards"
+    EXTRA=()
+    [ -n "${MAX_GAMES:-}" ] && EXTRA=(--max-games "$MAX_GAMES")
+    P=$PROCS
+    [ -n "${MAX_GAMES:-}" ] && P=1
+    $PY scripts/prepare_data.py "$ARCHIVE" --out "$WORK/shards" --procs "$P" "${EXTRA[@]}" \
+        >>"$OUT/burst.log" 2>&1 || { log "data preparation failed"; exit 1; }
+fi
+log "shards ready: $(tail -c 300 "$WORK/shards/summary.json" | tr -d '\n ' | head -c 200)"
+
+# 2. the campaign, for what is left of the time (a minute kept for the copies)
+LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 60 ))
+if [ "$LEFT" -lt 30 ]; then
+    log "no time left for training ($LEFT s)"; exit 1
+fi
+cp "$STATE" "$OUT/state.pt"
+HOURS=$($PY -c "print($LEFT / 3600)")
+log "training for $LEFT s"
+$PY scripts/campaign.py --hours "$HOURS" --device "$DEVICE" --bf16 on --nice 0 \
+    --run-dir "$WORK/run" --state "$OUT/state.pt" --shards "$WORK/shards" \
+    --batch-size "$BATCH" --lr "$LR" --workers "$PROCS" --eval-every "$EVAL_EVERY" \
+    --checkpoint-every 200 --quiet >>"$OUT/burst.log" 2>&1
+RC=$?
+cp "$WORK/run/log.csv" "$OUT/burst_log.csv" 2>/dev/null
+[ -f "$WORK/run/best.pt" ] && cp "$WORK/run/best.pt" "$OUT/best.pt"
+log "campaign exit $RC; $(tail -n 1 "$OUT/burst.log")"
+exit $RC
