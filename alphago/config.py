@@ -59,6 +59,10 @@ class TrainConfig:
     # exponential moving average of the weights (and batch-norm statistics) kept beside the
     # trained ones and evaluated too, 0 = off; 0.999 averages over about 1,000 steps
     ema_decay: float = 0.0
+    # rows added to every batch from a second shard set (train(value_shards=...), e.g.
+    # self-play games) that train the value head only, drawn k positions a game
+    value_batch: int = 0
+    value_positions_per_game: int = 8
     eval_every: int = 1000
     eval_positions: int = 20_000
     checkpoint_every: int = 1000

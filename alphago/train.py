@@ -84,13 +84,20 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
+NO_MOVE = -100  # the target of rows that train the value head only (cross-entropy ignores it)
+
+
 class _BatchStream(torch.utils.data.IterableDataset):
-    """Batches of (planes, moves, outcomes); DataLoader workers take every k-th batch."""
+    """Batches of (planes, moves, outcomes); DataLoader workers take every k-th batch.
+    With ``value_shards``, each batch gets ``value_batch`` more rows from them whose move
+    target is ``NO_MOVE``: they train the value head only."""
 
     def __init__(self, shards: PositionShards, batch_size: int, seed: int, rank: int, world: int,
-                 start: int):
+                 start: int, value_shards: PositionShards | None = None, value_batch: int = 0):
         self.shards, self.batch_size, self.seed = shards, batch_size, seed
         self.rank, self.world, self.start = rank, world, start
+        self.value_shards = value_shards if value_batch > 0 else None
+        self.value_batch = value_batch
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -98,11 +105,19 @@ class _BatchStream(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, self.rank, wid, self.start])
         it = iter_batches(len(self.shards), self.batch_size, self.seed, self.rank, self.world,
                           self.start)
+        vit = (iter_batches(len(self.value_shards), self.value_batch, self.seed + 1, self.rank,
+                            self.world, self.start) if self.value_shards is not None else None)
         for k, idx in enumerate(it):
-            if k % nw == wid:
-                planes, moves, outcomes = self.shards.batch(idx, rng)
-                yield torch.from_numpy(planes), torch.from_numpy(moves), \
-                    torch.from_numpy(outcomes)
+            vidx = next(vit) if vit is not None else None
+            if k % nw != wid:
+                continue
+            planes, moves, outcomes = self.shards.batch(idx, rng)
+            if vidx is not None:
+                vp, _, vo = self.value_shards.batch(vidx, rng)
+                planes = np.concatenate([planes, vp])
+                moves = np.concatenate([moves, np.full(len(vidx), NO_MOVE, moves.dtype)])
+                outcomes = np.concatenate([outcomes, vo])
+            yield torch.from_numpy(planes), torch.from_numpy(moves), torch.from_numpy(outcomes)
 
 
 def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float,
@@ -117,10 +132,11 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
             base = value.detach().float() if value is not None else outcomes.mean()
             ce = ((outcomes - base) * ce_each).mean()
         else:
-            ce = F.cross_entropy(logits.float(), moves)
+            ce = F.cross_entropy(logits.float(), moves, ignore_index=NO_MOVE)
         loss = loss + ce
         out["policy_loss"] = ce.detach()
-        out["top1"] = (logits.argmax(1) == moves).float().mean().detach()
+        has_move = moves != NO_MOVE
+        out["top1"] = (logits.argmax(1) == moves)[has_move].float().mean().detach()
     if value is not None:
         known = (outcomes != 0).float()  # 0: a game without a known result
         mse = (known * (value.float() - outcomes) ** 2).sum() / known.sum().clamp(min=1.0)
@@ -246,11 +262,14 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
           cfg: TrainConfig,
           device: str = "auto", resume: bool = False, max_steps: int | None = None,
           bf16: bool | None = None, init_from: str | None = None, progress: bool = True,
-          max_seconds: float | None = None) -> TrainResult:
+          max_seconds: float | None = None, value_shards: str | list[str] | None = None
+          ) -> TrainResult:
     """Train until ``cfg.total_steps`` (or ``max_steps`` more steps, or ``max_seconds`` of
     active training time) or a signal. ``init_from`` may hold a net with other heads: the
     weights both nets have are copied (a dual net grown from a policy net), the rest start
-    fresh."""
+    fresh. ``value_shards`` (e.g. self-play games): ``cfg.value_batch`` of their positions,
+    ``cfg.value_positions_per_game`` a game, join every batch for the value head alone, and
+    their validation split is scored as ``val_sp_value_mse``."""
     from tqdm import tqdm
 
     dev = pick_device(device)
@@ -297,8 +316,19 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
         val_set = None
     log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,
              count_parameters(model), len(train_set), len(val_set) if val_set else 0)
+    value_train = value_val = None
+    if value_shards and cfg.value_batch > 0 and model_cfg.heads in ("value", "both"):
+        value_train = PositionShards(value_shards, "train", model_cfg.feature_set,
+                                     per_game=cfg.value_positions_per_game, seed=cfg.seed)
+        try:
+            value_val = PositionShards(value_shards, "val", model_cfg.feature_set,
+                                       augment=False, per_game=1, seed=cfg.seed + 1)
+        except FileNotFoundError:
+            value_val = None
+        log.info("value-only rows: %d a batch from %d positions (%d held out)",
+                 cfg.value_batch, len(value_train), len(value_val) if value_val else 0)
     stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
-                          cfg.data_offset + start_step)
+                          cfg.data_offset + start_step, value_train, cfg.value_batch)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                                          pin_memory=dev.type == "cuda",
                                          persistent_workers=False)
@@ -340,7 +370,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
             if rank == 0 and val_set is not None and (step % cfg.eval_every == 0
                                                       or step == end):
                 metrics = _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step,
-                                    parts, seen / max(clock.tick(), 1e-9), opt)
+                                    parts, seen / max(clock.tick(), 1e-9), opt, value_val)
             if rank == 0 and step % cfg.checkpoint_every == 0:
                 save_last({})
     bar.close()
@@ -365,11 +395,17 @@ def _init_model(path: str, model_cfg: ModelConfig | None):
     return model, model_cfg
 
 
-def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt
-              ) -> dict:
+def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt,
+              value_val=None) -> dict:
     ev = evaluate(model, val_set, dev, cfg.eval_positions, autocast=autocast)
     ev_ema = evaluate(ema.module, val_set, dev, cfg.eval_positions, autocast=autocast) \
         if ema is not None else {}
+    if value_val is not None:  # held-out self-play positions, one a game
+        for name, net, res in (("trained", model, ev), ("ema", ema, ev_ema)):
+            if net is not None:
+                net = net.module if name == "ema" else net
+                sp = evaluate(net, value_val, dev, cfg.eval_positions, autocast=autocast)
+                res["sp_value_mse"] = sp.get("value_mse", float("nan"))
     row = {"step": step, "lr": opt.param_groups[0]["lr"], "samples_per_s": round(rate, 1),
            **{f"train_{k}": round(v.item(), 4) for k, v in parts.items()},
            **{f"val_{k}": round(v, 4) for k, v in ev.items()},

@@ -43,7 +43,7 @@ CAMPAIGN_TRAIN = TrainConfig(batch_size=256, lr=0.02, momentum=0.9, weight_decay
                              schedule="wsd", warmup_steps=500, total_steps=10_000_000,
                              decay_steps=0, eval_every=1000, eval_positions=10_000,
                              checkpoint_every=250, seed=0, workers=1, value_weight=0.5,
-                             ema_decay=0.999)
+                             ema_decay=0.999, value_batch=64, value_positions_per_game=8)
 # The shipped policy read 11,000 batches of 256 of the seed-0 order: the campaign goes on from there.
 SHIPPED_POLICY_BATCHES = 11_000
 
@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--sources", nargs="+",
                     default=[str(ROOT.parent / "shared" / "data" / "pro_games.tar.gz")],
                     help="SGF archives/directories the shards are made from")
+    ap.add_argument("--value-shards", nargs="*", default=[],
+                    help="self-play shard folders (scripts/selfplay.py --out): --value-batch "
+                         "of their positions join every batch for the value head (the replay "
+                         "window is the folders given)")
     ap.add_argument("--init-from", default=str(ROOT / "data" / "policy_sl.pt"),
                     help="the net a new campaign grows its dual net from")
     ap.add_argument("--data-offset", type=int, default=SHIPPED_POLICY_BATCHES,
@@ -137,6 +141,9 @@ def status(run_dir: Path, state: Path) -> dict:
 def run(args) -> int:
     from alphago import train
 
+    missing = [d for d in args.value_shards if not Path(d, "train").is_dir()]
+    if missing:
+        raise FileNotFoundError(f"no self-play shards (train/) under {', '.join(missing)}")
     run_dir, state = Path(args.run_dir), Path(args.state)
     src = newest_state(run_dir, state)
     ensure_shards(Path(args.shards), args.sources, not args.quiet)
@@ -154,7 +161,8 @@ def run(args) -> int:
     result = train.train(args.shards, str(run_dir), model_cfg, cfg, args.device,
                          resume=src is not None, bf16=bf16,
                          init_from=None if src is not None else args.init_from,
-                         progress=not args.quiet, max_seconds=args.hours * 3600)
+                         progress=not args.quiet, max_seconds=args.hours * 3600,
+                         value_shards=args.value_shards or None)
     state.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "last.pt", state.with_name(state.name + ".tmp"))
     os.replace(state.with_name(state.name + ".tmp"), state)

@@ -249,3 +249,33 @@ def test_parallel_prepare_equals_one_process(shards, tmp_path):
         key = lambda d: sorted(map(tuple, np.c_[d.data["move"], d.data["to_move"]]))  # noqa
         assert key(a) == key(b)
         assert len(set(b.data["game"])) == summary["games"][split]  # ids stay unique
+
+
+def test_value_only_rows_from_a_second_shard_set(shards, tmp_path):
+    """Self-play positions join each batch for the value head only: the policy loss is
+    the same with or without them, and their held-out split is scored."""
+    import csv
+
+    from alphago.train import _BatchStream, _losses
+
+    out, _ = shards
+    pro = dataset.PositionShards(out, "train", "basic")
+    sp = dataset.PositionShards(out, "train", "basic", per_game=4)
+    stream = _BatchStream(pro, 16, 0, 0, 1, 0, sp, 8)
+    planes, moves, outcomes = next(iter(stream))
+    assert planes.shape[0] == 24 and (moves[16:] == -100).all() and (moves[:16] >= 0).all()
+    torch.manual_seed(0)
+    mcfg = ModelConfig(filters=8, depth=1, heads="both", value_hidden=16)
+    model = build_model(mcfg).eval()
+    x = planes.float()
+    loss_all, parts_all = _losses(model, x, moves, outcomes, mcfg, 1.0)
+    _, parts_pro = _losses(model, x[:16], moves[:16], outcomes[:16], mcfg, 0.0)
+    assert parts_all["policy_loss"].item() == pytest.approx(parts_pro["policy_loss"].item(),
+                                                            rel=1e-4)
+    tcfg = TrainConfig(batch_size=16, total_steps=20, eval_every=10, eval_positions=64,
+                       workers=0, value_batch=8, value_positions_per_game=4)
+    train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu", progress=False,
+          value_shards=[str(out)])
+    with (tmp_path / "run" / "log.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and float(rows[-1]["val_sp_value_mse"]) > 0
