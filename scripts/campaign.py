@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=1.0,
                     help="active training time of this run (pauses excluded)")
+    ap.add_argument("--max-steps", type=int, default=None,
+                    help="stop after this many steps as well (whichever comes first)")
     ap.add_argument("--run-dir", default=str(ROOT / "runs" / "campaign"),
                     help="checkpoints, log.csv, tb/, best.pt (not committed)")
     ap.add_argument("--state", default=str(ROOT / "data" / "campaign" / "state.pt"),
@@ -75,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--nice", type=int, default=10, help="added niceness (0: none)")
     ap.add_argument("--status", action="store_true", help="print the state and exit")
+    ap.add_argument("--decay", type=int, default=0, metavar="STEPS",
+                    help="make a candidate instead: branch off the newest state, decay the "
+                         "learning rate linearly to zero over STEPS steps in --candidate-dir "
+                         "(the campaign's own state stays at its stable rate)")
+    ap.add_argument("--candidate-dir", default=str(ROOT / "runs" / "candidate"),
+                    help="where --decay writes its run (best.pt is the candidate)")
     ap.add_argument("--quiet", action="store_true")
     for f in dataclasses.fields(TrainConfig):
         if f.name not in ("total_steps", "data_offset"):
@@ -138,6 +146,31 @@ def status(run_dir: Path, state: Path) -> dict:
             "val": extra.get("val"), "ema": extra.get("ema")}
 
 
+def decay_branch(args) -> int:
+    """WSD's decay as a branch: the stable state goes on unchanged, the candidate comes out."""
+    from alphago import checkpoint, train
+
+    src = newest_state(Path(args.run_dir), Path(args.state))
+    if src is None:
+        raise FileNotFoundError("no campaign state to branch from: run the campaign first")
+    cand = Path(args.candidate_dir)
+    if cand.exists():
+        shutil.rmtree(cand)
+    cand.mkdir(parents=True)
+    shutil.copyfile(src, cand / "last.pt")
+    step = checkpoint.load_state(src)["step"]
+    cfg = dataclasses.replace(train_config(args), total_steps=step + args.decay,
+                              decay_steps=args.decay)
+    ensure_shards(Path(args.shards), args.sources, not args.quiet)
+    bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
+    result = train.train(args.shards, str(cand), None, cfg, args.device, resume=True, bf16=bf16,
+                         max_steps=args.max_steps, progress=not args.quiet, max_seconds=args.hours * 3600,
+                         value_shards=args.value_shards or None)
+    print(json.dumps({"branched_at": step, "step": result.step, "candidate": str(cand / "best.pt"),
+                      **result.metrics}))
+    return 0
+
+
 def run(args) -> int:
     from alphago import train
 
@@ -159,7 +192,7 @@ def run(args) -> int:
         model_cfg = dataclasses.replace(init_cfg, heads="both")
     bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
     result = train.train(args.shards, str(run_dir), model_cfg, cfg, args.device,
-                         resume=src is not None, bf16=bf16,
+                         resume=src is not None, bf16=bf16, max_steps=args.max_steps,
                          init_from=None if src is not None else args.init_from,
                          progress=not args.quiet, max_seconds=args.hours * 3600,
                          value_shards=args.value_shards or None)
@@ -189,7 +222,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        return run(args)
+        return decay_branch(args) if args.decay > 0 else run(args)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

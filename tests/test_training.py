@@ -213,11 +213,11 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     killed_at = checkpoint.load_state(run / "last.pt")["step"]
     before = checkpoint.load_state(run / "last.pt")
     assert before["optimizer"] is not None and "ema_weights" in before["extra"]
-    res = subprocess.run(cmd + ["--hours", "0.002"], capture_output=True, text=True,
-                         timeout=240)
+    res = subprocess.run(cmd + ["--hours", "1", "--max-steps", "25"], capture_output=True,
+                         text=True, timeout=240)
     assert res.returncode == 0, res.stderr[-2000:]
     after = checkpoint.load_state(state)
-    assert after["step"] > killed_at
+    assert after["step"] == killed_at + 25
     assert after["model_config"]["heads"] == "both" and after["model_config"]["filters"] == 8
     assert after["extra"]["train_config"]["data_offset"] == 7
     assert after["extra"]["active_s"] > before["extra"]["active_s"]
@@ -232,6 +232,18 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     status = subprocess.run(cmd[:2] + ["--status", "--run-dir", str(run), "--state",
                                        str(state)], capture_output=True, text=True, timeout=60)
     assert json.loads(status.stdout)["step"] == after["step"]
+    # a candidate: the decay runs on a branch, the campaign's state stays where it was
+    cand = tmp_path / "cand"
+    res = subprocess.run(cmd + ["--hours", "1", "--decay", "20", "--candidate-dir", str(cand)],
+                         capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stderr[-2000:]
+    branch = checkpoint.load_state(cand / "last.pt")
+    assert branch["step"] == after["step"] + 20 and (cand / "best.pt").exists()
+    assert branch["extra"]["train_config"]["decay_steps"] == 20
+    assert checkpoint.load_state(state)["step"] == after["step"]
+    with (cand / "log.csv").open() as f:
+        last_row = list(csv.DictReader(f))[-1]
+    assert float(last_row["lr"]) < 0.05 * 0.1
 
 
 def test_parallel_prepare_equals_one_process(shards, tmp_path):
