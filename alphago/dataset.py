@@ -163,7 +163,10 @@ def prepare_parallel(sources: Iterable[str], out_dir: str | os.PathLike,
         return prepare(sources, out_dir, game_filter, val_fraction, shard_size, progress=False)
     jobs = [(list(sources), out_dir, game_filter, val_fraction, shard_size, (k, procs))
             for k in range(procs)]
-    with multiprocessing.get_context("spawn").Pool(procs) as pool:
+    from alphago.procs import die_with_parent
+
+    with multiprocessing.get_context("spawn").Pool(procs, die_with_parent,
+                                                   (os.getpid(),)) as pool:
         parts = pool.map(_prepare_part, jobs)
     sizes = {s["board_size"] for s in parts if s["board_size"] is not None}
     if len(sizes) > 1:

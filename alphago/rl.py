@@ -148,8 +148,11 @@ def _run_tasks(specs: list[dict], cfg: LoopConfig) -> list[dict]:
         remote = ray.remote(num_cpus=1)(selfplay_task)
         return ray.get([remote.remote(s) for s in specs])
     if cfg.workers > 1:
+        from alphago.procs import die_with_parent
+
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(cfg.workers, mp_context=ctx) as pool:
+        with cf.ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=die_with_parent,
+                                    initargs=(os.getpid(),)) as pool:
             return list(pool.map(selfplay_task, specs))
     return [selfplay_task(s) for s in specs]
 
