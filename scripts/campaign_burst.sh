@@ -17,7 +17,10 @@
 #      DEVICE (cuda; auto/cpu to rehearse on a CPU), BATCH (1024), LR (0.08: the campaign's
 #      0.02 at batch 256, scaled with the batch), PROCS (cores for data preparation and
 #      loading: nproc - 2), WORK (scratch, runs/campaign_burst), MAX_GAMES (all; small for
-#      a rehearsal), EVAL_EVERY (500), WHEELS (.whl)
+#      a rehearsal), EVAL_EVERY (500), WHEELS (.whl), SELFPLAY_S (150: seconds of self-play of
+#      the campaign's net on half the cores, while the positions are prepared on the other
+#      half, whose games train the value head beside the pro outcomes; 0: none),
+#      VALUE_BATCH (128 self-play rows a batch), VALUE_PER_GAME (32 positions a game)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2
@@ -36,6 +39,8 @@ PROCS=${PROCS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}
 WORK=${WORK:-runs/campaign_burst}
 EVAL_EVERY=${EVAL_EVERY:-500}
 WHEELS=${WHEELS:-.whl}
+VALUE_BATCH=${VALUE_BATCH:-128}
+VALUE_PER_GAME=${VALUE_PER_GAME:-32}
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
 log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
@@ -55,17 +60,33 @@ log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STA
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
     >>"$OUT/burst.log" 2>&1
 
-# 1. positions from the archive, in parallel (about 13 M positions from the pro archive)
+# 1. self-play games of the campaign's net for the value head (in the background) and
+#    positions from the archive, in parallel (about 13 M positions from the pro archive)
+SELFPLAY_S=${SELFPLAY_S:-150}
+SP_PROCS=$(( PROCS > 1 ? PROCS / 2 : 1 ))
+if [ "$SELFPLAY_S" -gt 0 ]; then
+    cp "$STATE" "$WORK/selfplay_model.pt"
+    MODEL="$WORK/selfplay_model.pt" SELFPLAY_ONLY=1 WORK="$WORK/vb" PYTHON="$PY" \
+        DEVICE="$DEVICE" bash scripts/value_burst.sh "$OUT/selfplay" "$SELFPLAY_S" 0 \
+        "$SP_PROCS" 2>>"$OUT/burst.log" &
+    SP_PID=$!
+fi
 if [ ! -f "$WORK/shards/summary.json" ]; then
     rm -rf "$WORK/shards"
     EXTRA=()
     [ -n "${MAX_GAMES:-}" ] && EXTRA=(--max-games "$MAX_GAMES")
-    P=$PROCS
+    P=$(( SELFPLAY_S > 0 && PROCS > 1 ? PROCS - SP_PROCS : PROCS ))
     [ -n "${MAX_GAMES:-}" ] && P=1
     $PY scripts/prepare_data.py "$ARCHIVE" --out "$WORK/shards" --procs "$P" "${EXTRA[@]}" \
         >>"$OUT/burst.log" 2>&1 || { log "data preparation failed"; exit 1; }
 fi
 log "shards ready: $(tail -c 300 "$WORK/shards/summary.json" | tr -d '\n ' | head -c 200)"
+VALUE_SHARDS=()
+if [ "$SELFPLAY_S" -gt 0 ]; then
+    wait "$SP_PID"
+    mapfile -t VALUE_SHARDS < <(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null)
+    log "self-play shard folders for the value head: ${#VALUE_SHARDS[@]}"
+fi
 
 # 2. the campaign, for what is left of the time (a minute kept for the copies)
 LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 60 ))
@@ -78,7 +99,8 @@ log "training for $LEFT s"
 $PY scripts/campaign.py --hours "$HOURS" --device "$DEVICE" --bf16 on --nice 0 \
     --run-dir "$WORK/run" --state "$OUT/state.pt" --shards "$WORK/shards" \
     --batch-size "$BATCH" --lr "$LR" --workers "$PROCS" --eval-every "$EVAL_EVERY" \
-    --checkpoint-every 200 --quiet >>"$OUT/burst.log" 2>&1
+    --checkpoint-every 200 --value-shards "${VALUE_SHARDS[@]}" --value-batch "$VALUE_BATCH" \
+    --value-positions-per-game "$VALUE_PER_GAME" --quiet >>"$OUT/burst.log" 2>&1
 RC=$?
 cp "$WORK/run/log.csv" "$OUT/burst_log.csv" 2>/dev/null
 [ -f "$WORK/run/best.pt" ] && cp "$WORK/run/best.pt" "$OUT/best.pt"

@@ -14,7 +14,8 @@
 #        LOADERS (data-loader workers, 8), WORK (scratch folder, runs/value_burst),
 #        SGF_ARCHIVE (1: also OUT_DIR/selfplay_sgf.tar.xz), FIRST_ID (first game id, 0),
 #        EXTRA_SHARDS (more shard folders for training, e.g. earlier games; their game ids
-#        must not collide with FIRST_ID onwards)
+#        must not collide with FIRST_ID onwards), SELFPLAY_ONLY (1: stop after the games,
+#        leaving their shards in WORK/sp/w*/ for another trainer, e.g. campaign_burst.sh)
 set -u
 if [ $# -lt 3 ]; then
     echo "usage: $0 OUT_DIR SELFPLAY_S TRAIN_S [WORKERS]" >&2
@@ -78,6 +79,7 @@ print(json.dumps({"calls": len(calls), "games": games, "moves": moves, "seconds"
                   "white_wins": sum(c["white_wins"] for c in calls)}))
 EOF
 log "self-play: $(cat "$OUT/selfplay_summary.json")"
+[ "${SELFPLAY_ONLY:-0}" = 1 ] && exit 0
 
 if [ "${SGF_ARCHIVE:-0}" = 1 ]; then  # the games themselves, xz-compressed, while training
     (cd "$WORK/sp" && XZ_OPT="-6 -T0" tar -cJf "$OUT/selfplay_sgf.tar.xz" w*/sgf \
