@@ -327,6 +327,10 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
             value_val = None
         log.info("value-only rows: %d a batch from %d positions (%d held out)",
                  cfg.value_batch, len(value_train), len(value_val) if value_val else 0)
+        if len(value_train) < cfg.value_batch * world:
+            log.warning("too few value-only positions (%d) for %d a batch: left out",
+                        len(value_train), cfg.value_batch)
+            value_train = None
     stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
                           cfg.data_offset + start_step, value_train, cfg.value_batch)
     loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,

@@ -20,7 +20,9 @@
 #      a rehearsal), EVAL_EVERY (500), WHEELS (.whl), SELFPLAY_S (150: seconds of self-play of
 #      the campaign's net on half the cores, while the positions are prepared on the other
 #      half, whose games train the value head beside the pro outcomes; 0: none),
-#      VALUE_BATCH (128 self-play rows a batch), VALUE_PER_GAME (32 positions a game)
+#      VALUE_BATCH (128 self-play rows a batch), VALUE_PER_GAME (32 positions a game),
+#      DECAY_PCT (25: the last quarter of the training time decays the rate to zero on a
+#      branch, giving OUT_DIR/candidate.pt; the state stays at the stable rate)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2
@@ -40,6 +42,7 @@ WORK=${WORK:-runs/campaign_burst}
 EVAL_EVERY=${EVAL_EVERY:-500}
 WHEELS=${WHEELS:-.whl}
 VALUE_BATCH=${VALUE_BATCH:-128}
+DECAY_PCT=${DECAY_PCT:-25}
 VALUE_PER_GAME=${VALUE_PER_GAME:-32}
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
@@ -94,15 +97,34 @@ if [ "$LEFT" -lt 30 ]; then
     log "no time left for training ($LEFT s)"; exit 1
 fi
 cp "$STATE" "$OUT/state.pt"
-HOURS=$($PY -c "print($LEFT / 3600)")
-log "training for $LEFT s"
-$PY scripts/campaign.py --hours "$HOURS" --device "$DEVICE" --bf16 on --nice 0 \
-    --run-dir "$WORK/run" --state "$OUT/state.pt" --shards "$WORK/shards" \
-    --batch-size "$BATCH" --lr "$LR" --workers "$PROCS" --eval-every "$EVAL_EVERY" \
-    --checkpoint-every 200 --value-shards "${VALUE_SHARDS[@]}" --value-batch "$VALUE_BATCH" \
-    --value-positions-per-game "$VALUE_PER_GAME" --quiet >>"$OUT/burst.log" 2>&1
+DECAY_S=$(( LEFT * DECAY_PCT / 100 ))
+STABLE_S=$(( LEFT - DECAY_S ))
+COMMON=(--device "$DEVICE" --bf16 on --nice 0 --run-dir "$WORK/run" --state "$OUT/state.pt"
+        --shards "$WORK/shards" --batch-size "$BATCH" --lr "$LR" --workers "$PROCS"
+        --eval-every "$EVAL_EVERY" --checkpoint-every 200 --value-batch "$VALUE_BATCH"
+        --value-positions-per-game "$VALUE_PER_GAME" --quiet)
+[ ${#VALUE_SHARDS[@]} -gt 0 ] && COMMON+=(--value-shards "${VALUE_SHARDS[@]}")
+log "training: $STABLE_S s at the stable rate, then $DECAY_S s of decay for a candidate"
+$PY scripts/campaign.py --hours "$($PY -c "print($STABLE_S / 3600)")" "${COMMON[@]}" \
+    >>"$OUT/burst.log" 2>&1
 RC=$?
 cp "$WORK/run/log.csv" "$OUT/burst_log.csv" 2>/dev/null
 [ -f "$WORK/run/best.pt" ] && cp "$WORK/run/best.pt" "$OUT/best.pt"
 log "campaign exit $RC; $(tail -n 1 "$OUT/burst.log")"
+
+# 3. a candidate: the decay on a branch, its length in steps from the stable phase's speed
+if [ "$RC" = 0 ] && [ "$DECAY_S" -ge 20 ]; then
+    STEPS=$($PY -c "
+import csv, sys
+rows = list(csv.DictReader(open('$WORK/run/log.csv')))
+rate = float(rows[-1]['samples_per_s']) if rows else 0.0
+print(max(10, int(rate / $BATCH * $DECAY_S)))")
+    log "decay branch: $STEPS steps"
+    $PY scripts/campaign.py --decay "$STEPS" --candidate-dir "$WORK/candidate" \
+        --hours "$($PY -c "print($DECAY_S / 3600)")" "${COMMON[@]}" >>"$OUT/burst.log" 2>&1
+    DRC=$?
+    [ -f "$WORK/candidate/best.pt" ] && cp "$WORK/candidate/best.pt" "$OUT/candidate.pt"
+    cp "$WORK/candidate/log.csv" "$OUT/candidate_log.csv" 2>/dev/null
+    log "decay exit $DRC; $(tail -n 1 "$OUT/burst.log")"
+fi
 exit $RC
