@@ -91,8 +91,9 @@ if [ "$SELFPLAY_S" -gt 0 ]; then
     log "self-play shard folders for the value head: ${#VALUE_SHARDS[@]}"
 fi
 
-# 2. the campaign, for what is left of the time (a minute kept for the copies)
-LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 60 ))
+# 2. the campaign, for what is left of the time (90 s kept for loading the positions twice,
+#    the final checkpoints and the copies)
+LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 90 ))
 if [ "$LEFT" -lt 30 ]; then
     log "no time left for training ($LEFT s)"; exit 1
 fi
