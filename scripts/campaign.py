@@ -17,9 +17,10 @@ SIGINT/SIGTERM, and copies its state to the state file when it stops. Time stopp
 SIGSTOP does not count against ``--hours``.
 
 The first run grows a dual net (policy and value heads on one trunk) from the shipped
-policy net (``--init-from``: its trunk and policy head; the value head starts fresh) and continues that net's data order (``--data-offset``) so that it reads
-positions the policy has not seen. Candidates are ``RUN_DIR/best.pt`` (the better of the
-trained and averaged weights by held-out top-1).
+policy net (``--init-from``: its trunk and policy head; the value head starts fresh) and
+continues that net's data order (``--data-offset``) so that it reads positions the policy
+has not seen. ``RUN_DIR/best.pt`` is the better of the trained and averaged weights by
+held-out top-1; ``--decay STEPS`` makes a candidate on a branch.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ CAMPAIGN_TRAIN = TrainConfig(batch_size=256, lr=0.02, momentum=0.9, weight_decay
                              decay_steps=0, eval_every=1000, eval_positions=10_000,
                              checkpoint_every=250, seed=0, workers=1, value_weight=0.5,
                              ema_decay=0.999, value_batch=64, value_positions_per_game=8)
-# The shipped policy read 11,000 batches of 256 of the seed-0 order: the campaign goes on from there.
+# The shipped policy read 11,000 batches of 256 of the seed-0 data order; the campaign goes on
+# from there.
 SHIPPED_POLICY_BATCHES = 11_000
 
 
@@ -116,6 +118,8 @@ def ensure_shards(shards: Path, sources: list[str], progress: bool) -> None:
         shutil.rmtree(shards)  # a half-written set from a killed run
     tmp = shards.with_name(shards.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
+    # one process: the same shards, in the same order, as scripts/prepare_data.py made for the
+    # shipped policy, so that --data-offset skips exactly what that net has read
     dataset.prepare(sources, tmp, sgf.GameFilter(sizes=(19,), min_moves=30), progress=progress)
     os.replace(tmp, shards)
 
@@ -163,11 +167,11 @@ def decay_branch(args) -> int:
                               decay_steps=args.decay)
     ensure_shards(Path(args.shards), args.sources, not args.quiet)
     bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
-    result = train.train(args.shards, str(cand), None, cfg, args.device, resume=True, bf16=bf16,
-                         max_steps=args.max_steps, progress=not args.quiet, max_seconds=args.hours * 3600,
-                         value_shards=args.value_shards or None)
-    print(json.dumps({"branched_at": step, "step": result.step, "candidate": str(cand / "best.pt"),
-                      **result.metrics}))
+    result = train.train(args.shards, str(cand), None, cfg, args.device, resume=True,
+                         bf16=bf16, max_steps=args.max_steps, progress=not args.quiet,
+                         max_seconds=args.hours * 3600, value_shards=args.value_shards or None)
+    print(json.dumps({"branched_at": step, "step": result.step,
+                      "candidate": str(cand / "best.pt"), **result.metrics}))
     return 0
 
 
