@@ -81,20 +81,22 @@ def build_model(cfg: ModelConfig) -> GoNet:
     return GoNet(cfg)
 
 
+def with_heads(model: GoNet, heads: str) -> GoNet:
+    """A net of the same trunk with ``heads``, holding every weight of ``model`` it has a
+    place for (heads it adds start fresh, heads it drops are left behind)."""
+    import dataclasses
+
+    net = GoNet(dataclasses.replace(model.cfg, heads=heads))
+    net.load_state_dict(model.state_dict(), strict=False)
+    return net.train(model.training)
+
+
 def split_heads(model: GoNet) -> tuple[GoNet, GoNet]:
     """A dual net (``heads="both"``) as AlphaGo's pair: a policy net and a value net, each
     with its own copy of the shared trunk; together they compute what the dual net does."""
-    import dataclasses
-
     if model.cfg.heads != "both":
         raise ValueError(f"split_heads needs a net with both heads, not {model.cfg.heads!r}")
-    state = model.state_dict()
-    nets = []
-    for heads in ("policy", "value"):
-        net = GoNet(dataclasses.replace(model.cfg, heads=heads))
-        net.load_state_dict({k: v for k, v in state.items() if k in net.state_dict()})
-        nets.append(net.train(model.training))
-    return nets[0], nets[1]
+    return with_heads(model, "policy"), with_heads(model, "value")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from alphago import checkpoint
 from alphago.config import ModelConfig, TrainConfig, to_dict
 from alphago.dataset import PositionShards, iter_batches
-from alphago.model import build_model, count_parameters
+from alphago.model import build_model, count_parameters, with_heads
 
 log = logging.getLogger("alphago.train")
 
@@ -338,7 +338,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
                                          persistent_workers=False)
     end = cfg.total_steps if max_steps is None else min(cfg.total_steps, start_step + max_steps)
     tb = _tensorboard(run) if rank == 0 else None
-    step, metrics, t0, seen = start_step, {}, time.time(), 0
+    step, metrics, seen = start_step, {}, 0
     clock = ActiveClock()
     bar = tqdm(total=end - start_step, disable=not progress or rank != 0, unit="step")
 
@@ -393,10 +393,8 @@ def _init_model(path: str, model_cfg: ModelConfig | None):
                      for f in ("arch", "board_size", "feature_set", "filters", "depth"))
     if not same_trunk or net.cfg.heads == model_cfg.heads:
         return net, net.cfg
-    model = build_model(model_cfg)
-    missing, unexpected = model.load_state_dict(net.state_dict(), strict=False)
-    log.info("grown %s from %s: new %s, dropped %s", model_cfg.heads, path, missing, unexpected)
-    return model, model_cfg
+    log.info("%s heads grown from %s (%s heads)", model_cfg.heads, path, net.cfg.heads)
+    return with_heads(net, model_cfg.heads), model_cfg
 
 
 def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt,
@@ -405,11 +403,10 @@ def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rat
     ev_ema = evaluate(ema.module, val_set, dev, cfg.eval_positions, autocast=autocast) \
         if ema is not None else {}
     if value_val is not None:  # held-out self-play positions, one a game
-        for name, net, res in (("trained", model, ev), ("ema", ema, ev_ema)):
-            if net is not None:
-                net = net.module if name == "ema" else net
-                sp = evaluate(net, value_val, dev, cfg.eval_positions, autocast=autocast)
-                res["sp_value_mse"] = sp.get("value_mse", float("nan"))
+        nets = [(model, ev)] + ([(ema.module, ev_ema)] if ema is not None else [])
+        for net, res in nets:
+            sp = evaluate(net, value_val, dev, cfg.eval_positions, autocast=autocast)
+            res["sp_value_mse"] = sp.get("value_mse", float("nan"))
     row = {"step": step, "lr": opt.param_groups[0]["lr"], "samples_per_s": round(rate, 1),
            **{f"train_{k}": round(v.item(), 4) for k, v in parts.items()},
            **{f"val_{k}": round(v, 4) for k, v in ev.items()},

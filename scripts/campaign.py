@@ -150,9 +150,21 @@ def status(run_dir: Path, state: Path) -> dict:
             "val": extra.get("val"), "ema": extra.get("ema")}
 
 
+def _train(args, run_dir: Path, cfg: TrainConfig, model_cfg=None, init_from=None):
+    """One ``train.train`` run with the command line's device, time and data settings;
+    it resumes from ``run_dir/last.pt`` unless it starts from ``init_from``."""
+    from alphago import train
+
+    bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
+    return train.train(args.shards, str(run_dir), model_cfg, cfg, args.device,
+                       resume=init_from is None, bf16=bf16, max_steps=args.max_steps,
+                       init_from=init_from, progress=not args.quiet,
+                       max_seconds=args.hours * 3600, value_shards=args.value_shards or None)
+
+
 def decay_branch(args) -> int:
     """WSD's decay as a branch: the stable state goes on unchanged, the candidate comes out."""
-    from alphago import checkpoint, train
+    from alphago import checkpoint
 
     src = newest_state(Path(args.run_dir), Path(args.state))
     if src is None:
@@ -166,18 +178,13 @@ def decay_branch(args) -> int:
     cfg = dataclasses.replace(train_config(args), total_steps=step + args.decay,
                               decay_steps=args.decay)
     ensure_shards(Path(args.shards), args.sources, not args.quiet)
-    bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
-    result = train.train(args.shards, str(cand), None, cfg, args.device, resume=True,
-                         bf16=bf16, max_steps=args.max_steps, progress=not args.quiet,
-                         max_seconds=args.hours * 3600, value_shards=args.value_shards or None)
+    result = _train(args, cand, cfg)
     print(json.dumps({"branched_at": step, "step": result.step,
                       "candidate": str(cand / "best.pt"), **result.metrics}))
     return 0
 
 
 def run(args) -> int:
-    from alphago import train
-
     missing = [d for d in args.value_shards if not Path(d, "train").is_dir()]
     if missing:
         raise FileNotFoundError(f"no self-play shards (train/) under {', '.join(missing)}")
@@ -194,12 +201,8 @@ def run(args) -> int:
 
         init_cfg = checkpoint.load_model(args.init_from)[0].cfg
         model_cfg = dataclasses.replace(init_cfg, heads="both")
-    bf16 = None if args.bf16 == "auto" else args.bf16 == "on"
-    result = train.train(args.shards, str(run_dir), model_cfg, cfg, args.device,
-                         resume=src is not None, bf16=bf16, max_steps=args.max_steps,
-                         init_from=None if src is not None else args.init_from,
-                         progress=not args.quiet, max_seconds=args.hours * 3600,
-                         value_shards=args.value_shards or None)
+    result = _train(args, run_dir, cfg, model_cfg,
+                    init_from=None if src is not None else args.init_from)
     state.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "last.pt", state.with_name(state.name + ".tmp"))
     os.replace(state.with_name(state.name + ".tmp"), state)
