@@ -27,26 +27,11 @@ from alphago.mcts import SearchResult
 from alphago.player import RESIGN
 from alphago.timecontrol import Clock, TimeSettings
 
+from alphago.gtp_analysis import AnalysisCommands
+from alphago.gtp_args import GtpError, color_name, parse_color  # noqa: F401 (re-exported)
+from alphago.gtp_front import ENGINE_NAME, ENGINE_VERSION, MAX_LINE
+
 log = logging.getLogger("alphago.gtp")
-from alphago.gtp_front import ENGINE_NAME, ENGINE_VERSION
-from alphago.gtp_front import MAX_LINE
-
-
-class GtpError(Exception):
-    """A command failure: its text is the GTP error message."""
-
-
-def parse_color(s: str) -> int:
-    c = s.strip().lower()
-    if c in ("b", "black"):
-        return BLACK
-    if c in ("w", "white"):
-        return WHITE
-    raise GtpError("invalid color")
-
-
-def color_name(c: int) -> str:
-    return "black" if c == BLACK else "white"
 
 
 def fixed_handicap_points(n: int, count: int) -> list[int]:
@@ -78,7 +63,7 @@ def fixed_handicap_points(n: int, count: int) -> list[int]:
     return corners + sides + [centre]
 
 
-class GtpEngine:
+class GtpEngine(AnalysisCommands):
     """Go state + commands. ``player`` supplies moves (MCTS, policy or anything with
     the same genmove/analyze/policy methods)."""
 
@@ -109,7 +94,7 @@ class GtpEngine:
         names = []
         for attr in dir(self):
             if attr.startswith("cmd_"):
-                names.append(_ALIASES.get(attr[4:], attr[4:]))
+                names.append(_command_name(attr[4:]))
         return sorted(names)
 
     def handle(self, raw: str) -> str | None:
@@ -302,34 +287,6 @@ class GtpEngine:
         self.start_pondering()
         return reply
 
-    # ----- pondering -------------------------------------------------------------
-    def start_pondering(self) -> None:
-        """Search the opponent's turn in the background until the next command; the
-        tree is reused when the opponent's move arrives."""
-        if not self.ponder or not hasattr(self.player, "search") or self.pos.passes >= 2:
-            return
-        self._ponder_stop = threading.Event()
-        pos = self.pos.copy()
-        cap = getattr(self.player.cfg, "max_nodes", 10_000) // 2
-        stop = self._ponder_stop
-
-        def work():
-            try:
-                self.player.search(pos, stop=lambda: stop.is_set() or
-                                   self.player.tree(pos.size).info[0] >= cap)
-            except Exception:  # pondering is best effort; the next genmove searches anyway
-                log.exception("pondering failed")
-
-        self._ponder_thread = threading.Thread(target=work, daemon=True)
-        self._ponder_thread.start()
-
-    def stop_pondering(self) -> None:
-        thread = getattr(self, "_ponder_thread", None)
-        if thread is not None:
-            self._ponder_stop.set()
-            thread.join()
-            self._ponder_thread = None
-
     def cmd_kgs_genmove_cleanup(self, args, cid):
         return self._genmove(args, cleanup=True)
 
@@ -498,163 +455,13 @@ class GtpEngine:
             return ""
         return "\n" + data.strip()
 
-    # ----- analysis --------------------------------------------------------------
-    def _analysis_lines(self, res: SearchResult) -> str:
-        n = self.size
-        parts = []
-        for order, c in enumerate(res.candidates):
-            if c.move == RESIGN:
-                continue
-            pv = " ".join(coords.to_gtp(m, n) for m in c.pv)
-            parts.append(f"info move {coords.to_gtp(c.move, n)} visits {c.visits} "
-                         f"winrate {int(round(c.winrate * 10000))} "
-                         f"prior {int(round(c.prior * 10000))} "
-                         f"lcb {int(round(max(0.0, c.lcb) * 10000))} order {order} pv {pv}")
-        return " ".join(parts)
-
-    def _parse_analyze_args(self, args) -> tuple[int, float]:
-        color = self.pos.to_move
-        interval = 1.0
-        rest = list(args)
-        if rest and rest[0].lower() in ("b", "w", "black", "white"):
-            color = parse_color(rest.pop(0))
-        if rest and re.fullmatch(r"\d+", rest[0]):
-            interval = int(rest.pop(0)) / 100.0
-        elif rest and rest[0] == "interval" and len(rest) > 1 and rest[1].isdigit():
-            interval = int(rest[1]) / 100.0
-        return color, min(max(0.05, interval), 60.0)
-
-    def _stream_analysis(self, color: int, interval: float, cid: str) -> SearchResult | None:
-        """Write '=' then info lines until the next command arrives; returns the last result."""
-        stop = threading.Event()
-        last: list[SearchResult] = []
-        self.out(f"={cid}\n")
-
-        def report(res: SearchResult):
-            last[:] = [res]  # only the latest: a long analysis must not pile them up
-            line = self._analysis_lines(res)
-            if line:
-                self.out(line + "\n")
-
-        pos = self.pos.copy()
-        pos.to_move = color
-        worker = threading.Thread(target=self.player.analyze, args=(pos, stop, interval, report),
-                                  daemon=True)
-        worker.start()
-        # without an input queue (in-process use) nothing can interrupt: one interval only
-        deadline = None if self.pending is not None else time.perf_counter() + interval
-        while worker.is_alive():
-            if self.pending is not None and not self.pending.empty():
-                break
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
-            worker.join(0.02)
-        stop.set()
-        worker.join()
-        return last[-1] if last else None
-
-    def cmd_lz_analyze(self, args, cid):
-        color, interval = self._parse_analyze_args(args)
-        self._stream_analysis(color, interval, cid)
-        self.out("\n")
-        return None
-
-    def cmd_lz_genmove_analyze(self, args, cid):
-        color, interval = self._parse_analyze_args(args)
-        self.out(f"={cid}\n")
-        res = self._search(color)
-        line = self._analysis_lines(res)
-        if line:
-            self.out(line + "\n")
-        if res.move == RESIGN:
-            self.out("play resign\n\n")
-            return None
-        self._play(color, res.move)
-        self.out(f"play {coords.to_gtp(res.move, self.size)}\n\n")
-        return None
-
-    # ----- GoGui -----------------------------------------------------------------
-    def cmd_gogui_analyze_commands(self, args, cid):
-        return "\n".join([
-            "gfx/Policy heatmap/alphago-policy_heatmap",
-            "gfx/Visits heatmap/alphago-visits_heatmap",
-            "string/Value estimate/alphago-value",
-            "gfx/Principal variation/alphago-pv",
-            "gfx/Ownership (playouts)/alphago-ownership",
-        ])
-
-    def _heat(self, values: np.ndarray, label_fmt) -> str:
-        n = self.size
-        lines = []
-        top = values.max() if values.size and values.max() > 0 else 1.0
-        for p in np.argsort(-values)[: n * n]:
-            v = float(values[p])
-            if v <= 0:
-                break
-            shade = int(255 * (1 - min(1.0, v / top)))
-            lines.append(f"COLOR #ff{shade:02x}{shade:02x} {coords.to_gtp(int(p), n)}")
-            lines.append(f"LABEL {coords.to_gtp(int(p), n)} {label_fmt(v)}")
-        return "\n".join(lines)
-
-    def cmd_alphago_policy_heatmap(self, args, cid):
-        pri = self.player.policy(self.pos)[:-1]
-        return self._heat(pri, lambda v: f"{100 * v:.0f}")
-
-    def _ensure_search(self) -> SearchResult:
-        res = self.last_result
-        if res is None or not hasattr(self.player, "search"):
-            saved = self.pos.copy()
-            res = self._search(self.pos.to_move)
-            self.pos = saved
-        return res
-
-    def cmd_alphago_visits_heatmap(self, args, cid):
-        res = self._ensure_search()
-        vis = np.zeros(self.size * self.size)
-        for c in res.candidates:
-            if 0 <= c.move < vis.size:
-                vis[c.move] = c.visits
-        return self._heat(vis, lambda v: f"{int(v)}")
-
-    def cmd_alphago_value(self, args, cid):
-        saved = self.pos.copy()
-        res = self._search(self.pos.to_move)
-        self.pos = saved
-        return (f"{color_name(self.pos.to_move)} to move wins {100 * res.root_winrate:.1f}% "
-                f"({res.visits} visits)")
-
-    def cmd_alphago_pv(self, args, cid):
-        res = self._ensure_search()
-        if not res.candidates:
-            return ""
-        color = self.pos.to_move
-        items = []
-        for m in res.candidates[0].pv:
-            items.append(f"{'b' if color == BLACK else 'w'} {coords.to_gtp(m, self.size)}")
-            color = 3 - color
-        return "VAR " + " ".join(items)
-
-    def cmd_alphago_ownership(self, args, cid):
-        from alphago.scoring import ownership
-
-        own = ownership(self.pos, seed=self.seed)  # +1 black .. -1 white
-        cells = " ".join(f"{coords.to_gtp(p, self.size)} {own[p]:.2f}"
-                         for p in range(self.size * self.size))
-        return "INFLUENCE " + cells
+# command names with a dash after their family prefix (kgs-, lz-, kata-, gogui-, alphago-)
+_DASHED = ("kgs", "lz", "kata", "gogui", "alphago")
 
 
-_ALIASES = {
-    "kgs_genmove_cleanup": "kgs-genmove_cleanup",
-    "kgs_time_settings": "kgs-time_settings",
-    "lz_analyze": "lz-analyze",
-    "lz_genmove_analyze": "lz-genmove_analyze",
-    "gogui_analyze_commands": "gogui-analyze_commands",
-    "alphago_policy_heatmap": "alphago-policy_heatmap",
-    "alphago_visits_heatmap": "alphago-visits_heatmap",
-    "alphago_value": "alphago-value",
-    "alphago_pv": "alphago-pv",
-    "alphago_ownership": "alphago-ownership",
-}
+def _command_name(method_suffix: str) -> str:
+    family, _, rest = method_suffix.partition("_")
+    return f"{family}-{rest}" if family in _DASHED and rest else method_suffix
 
 
 def _method_name(command: str) -> str:

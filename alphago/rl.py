@@ -41,9 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger("alphago.rl")
+from alphago import shipped
 
-ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("alphago.rl")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,8 +173,8 @@ class Loop:
         (self.dir / "models").mkdir(parents=True, exist_ok=True)
         first = self.dir / "models" / f"{gen_name(0)}.pt"
         init = self.cfg.init_model
-        if init is None and self.cfg.board_size == 19 and (ROOT / "data/policy_sl.pt").exists():
-            init = str(ROOT / "data/policy_sl.pt")
+        if init is None and self.cfg.board_size == 19 and shipped.POLICY_SL.exists():
+            init = str(shipped.POLICY_SL)
         if init is not None:
             model, _ = checkpoint.load_model(init)
             if model.cfg.board_size != self.cfg.board_size:
@@ -290,7 +290,7 @@ class Loop:
     def engine_command(self, model: Path, seed: int) -> str:
         cfg = self.cfg
         visits = cfg.gate_visits if cfg.gate_visits is not None else cfg.visits
-        base = (f"{sys.executable} {ROOT / 'gtp_server.py'} --model {model} --threads 1 "
+        base = (f"{sys.executable} -m alphago.cli.gtp --model {model} --threads 1 "
                 f"--device cpu --seed {seed} --size {cfg.board_size} --komi {cfg.komi}")
         if visits > 0:
             return base + f" --visits {visits} --resign-threshold -0.95"

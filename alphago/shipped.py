@@ -7,9 +7,34 @@ value head of its own needs nothing beside it; AlphaGo's pair (``policy_sl.pt`` 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+_CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def project_root() -> Path:
+    """The checkout the package runs from (``pip install -e .`` or the scripts), else the
+    current folder: the base of default run, shard and campaign paths."""
+    return _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+
+
+def shared_data() -> Path:
+    """The game archives beside the checkout (``../shared/data``)."""
+    return project_root().parent / "shared" / "data"
+
+
+def _data_dir() -> Path:
+    """The shipped weights: the checkout's ``data/``, or where ``pip install .`` put them
+    (``<prefix>/share/alphago/data``, see ``[tool.setuptools.data-files]``)."""
+    local = _CHECKOUT / "data"
+    if (local / "policy_sl.pt").is_file():
+        return local
+    installed = Path(sys.prefix) / "share" / "alphago" / "data"
+    return installed if installed.is_dir() else local
+
+
+DATA_DIR = _data_dir()
 DUAL = DATA_DIR / "dual.pt"  # one trunk, policy and value heads (the campaign's net)
 POLICY_SL = DATA_DIR / "policy_sl.pt"  # supervised policy network
 VALUE_SP = DATA_DIR / "value_sp.pt"  # value network of POLICY_SL's self-play

@@ -1,40 +1,13 @@
 #!/usr/bin/env python
-"""Benchmarks: prints figures (medians of repeated runs), never asserts on time.
+"""Benchmarks: prints figures (medians of repeated runs), never asserts on time. The installed command ``alphago-bench`` is the same program
+(``alphago/cli/bench.py``); this file runs it from a checkout."""
 
-    python scripts/bench.py --json            # everything, one JSON object
-    python scripts/bench.py --only playouts   # a subset, human readable
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alphago import bench  # noqa: E402
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", nargs="*", choices=sorted(bench.BENCHES), help="benches to run")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per figure (median)")
-    parser.add_argument("--sgf", default=str(bench.default_sgf_source()),
-                        help="SGF source for the SGF and feature benches")
-    parser.add_argument("--model", default=None, help="checkpoint for network benches")
-    args = parser.parse_args(argv)
-    results = bench.run(args.only or sorted(bench.BENCHES), repeats=args.repeats,
-                        sgf_source=args.sgf, model=args.model)
-    if args.json:
-        print(json.dumps(results, sort_keys=True))
-    else:
-        for key, value in sorted(results.items()):
-            print(f"{key:32s} {value}")
-    return 0
-
+from alphago.cli.bench import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,69 +1,13 @@
 #!/usr/bin/env python
-"""Self-play games of a policy network (optionally against an earlier one) -> SGFs + shards.
+"""Self-play games of a policy network (optionally against an earlier one) -> SGFs + shards. The installed command ``alphago-selfplay`` is the same program
+(``alphago/cli/selfplay.py``); this file runs it from a checkout."""
 
-    python scripts/selfplay.py --model data/policy_sl.pt --games 256 --out runs/sp/gen0
-    python scripts/train_value.py --shards runs/sp/gen0 --run-dir runs/value  # value net
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="policy checkpoint playing")
-    ap.add_argument("--opponent", help="checkpoint of an earlier policy to play against")
-    ap.add_argument("--games", type=int, default=64, help="games, all played in one batch")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--size", type=int, default=19)
-    ap.add_argument("--komi", type=float, default=7.5)
-    ap.add_argument("--max-moves", type=int)
-    ap.add_argument("--temperature", type=float, default=1.0)
-    ap.add_argument("--greedy-after", type=int)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--first-id", type=int, default=0, help="id of the first game")
-    ap.add_argument("--device", default="auto",
-                    help="auto, cpu, onnx, onnx-int8, cuda (as gtp_server.py --device)")
-    ap.add_argument("--learner-only", action="store_true",
-                    help="shards keep only --model's own moves (for REINFORCE)")
-    ap.add_argument("--visits", type=int, default=0,
-                    help="> 0: play with search at this many visits (noise, temperature, "
-                         "resignation with a 10%% no-resign share); 0: policy only")
-    args = ap.parse_args(argv)
-    if args.games < 1 or not 5 <= args.size <= 19:
-        ap.error("--games must be >= 1 and --size within 5..19")
-    from alphago import checkpoint, selfplay
-    from alphago.evaluator import make_evaluator
-
-    try:
-        me = make_evaluator(args.model, args.device, batch_size=args.games)
-        opp = (make_evaluator(args.opponent, args.device, batch_size=args.games)
-               if args.opponent else None)
-    except (checkpoint.CheckpointError, ValueError) as exc:
-        ap.error(str(exc))
-    cfg = selfplay.SelfPlayConfig(games=args.games, size=args.size, komi=args.komi,
-                                  max_moves=args.max_moves, temperature=args.temperature,
-                                  greedy_after=args.greedy_after, seed=args.seed)
-    me_name = Path(args.model).stem
-    opp_name = Path(args.opponent).stem if args.opponent else me_name
-    if args.opponent and opp_name == me_name:
-        opp_name += "-opponent"
-    if args.visits > 0:
-        games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
-            visits=args.visits), name=me_name)
-    else:
-        games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
-    learner = me_name if args.learner_only and args.opponent else None
-    print(json.dumps(selfplay.write_games(games, cfg, args.out, first_id=args.first_id,
-                                          learner=learner)))
-    return 0
-
+from alphago.cli.selfplay import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

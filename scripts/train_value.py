@@ -1,56 +1,13 @@
 #!/usr/bin/env python
-"""Value network: regression of self-play outcomes, one position sampled per game.
+"""Value network: regression of self-play outcomes, one position sampled per game. The installed command ``alphago-train-value`` is the same program
+(``alphago/cli/train_value.py``); this file runs it from a checkout."""
 
-    python scripts/train_value.py --shards runs/rl/games/gen_0001/task_000 ... \\
-        --run-dir runs/value --filters 64 --depth 6 --total-steps 5000
-    python scripts/train_value.py --shards $(ls -d runs/rl/games/gen_*/task_*) --run-dir ...
-
-Sampling one position per game (``--positions-per-game``, default 1) is the paper's fix
-for the overfitting that whole games cause (successive positions are strongly correlated
-and share one outcome); with few games, a handful per game is a compromise. Prints the
-final train and test MSE (each over one position per game); the paper reached
-0.226 / 0.234. The search uses the result through ``gtp_server.py --value-model PATH``
-(beside the policy net; ``data/value_sp.pt`` is the shipped one). Every train_sl.py flag
-applies.
-"""
-
-from __future__ import annotations
-
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from train_sl import build_parser, main as train_main  # noqa: E402
-
-
-def report(model_path, shards, train_cfg) -> None:
-    from alphago import checkpoint, dataset, train
-
-    best = Path(model_path).with_name("best.pt")  # lowest validation MSE, when kept
-    model, _ = checkpoint.load_model(best if best.exists() else model_path)
-    device = train.pick_device("auto")
-    model.to(device)
-    out = {"checkpoint": str(best if best.exists() else model_path)}
-    for split in ("train", "val"):
-        try:
-            data = dataset.PositionShards(shards, split, model.cfg.feature_set, augment=False,
-                                          per_game=1, seed=train_cfg.seed + 1)
-        except FileNotFoundError:
-            continue
-        res = train.evaluate(model, data, device, len(data))
-        out[f"{split}_mse"] = round(res.get("value_mse", float("nan")), 4)
-        out[f"{split}_games"] = len(data)
-    print(json.dumps({"value": out}))
-
-
-def main(argv=None) -> int:
-    ap = build_parser()
-    ap.description = __doc__.splitlines()[0]
-    ap.set_defaults(model_heads="value", train_positions_per_game=1)
-    return train_main(argv, ap, after=report)
-
+from alphago.cli.train_value import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

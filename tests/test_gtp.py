@@ -165,6 +165,45 @@ def test_analysis_output_format(engine):
     assert ask(engine, "alphago-pv").startswith("= VAR ")
 
 
+def _kata_infos(text: str) -> tuple[list[dict], list[float] | None]:
+    """Parse one kata-analyze line the way review tools do: key value pairs per info."""
+    body, _, own = text.partition("ownership ")
+    infos = []
+    for part in body.split("info ")[1:]:
+        tok = part.split()
+        pv_at = tok.index("pv")
+        fields = {tok[i]: tok[i + 1] for i in range(0, pv_at, 2)}
+        fields["pv"] = tok[pv_at + 1:]
+        infos.append(fields)
+    return infos, [float(v) for v in own.split()] if own else None
+
+
+def test_kata_analyze_reports_floats_and_ownership(engine):
+    lines = []
+    engine.out = lines.append
+    ask(engine, "play b E5")
+    assert ask(engine, "kata-analyze w 10 ownership true") is None
+    text = "".join(lines)
+    assert text.startswith("=\n") and text.endswith("\n\n")
+    infos, own = _kata_infos(text.splitlines()[1])
+    assert infos and [int(i["order"]) for i in infos] == list(range(len(infos)))
+    for info in infos:
+        assert 0.0 <= float(info["winrate"]) <= 1.0 and 0.0 <= float(info["prior"]) <= 1.0
+        assert "." in info["winrate"] and int(info["visits"]) >= 1 and info["pv"]
+        assert float(info["utility"]) == pytest.approx(2 * float(info["winrate"]) - 1, abs=1e-5)
+    # 81 values, row by row from A9; white to move: black's E5 counts against it
+    assert len(own) == 81 and all(-1.0 <= v <= 1.0 for v in own)
+    assert own[4 * 9 + 4] < -0.5
+    lines.clear()
+    assert ask(engine, "kata-genmove_analyze b interval 10") is None
+    text = "".join(lines)
+    infos, own = _kata_infos(text.splitlines()[1])
+    assert infos and own is None and "\nplay " in text
+    assert ask(engine, "kata-analyze b 10 ownership").startswith("? syntax error")
+    assert ask(engine, "kata-analyze b 10 ownership maybe").startswith("? syntax error")
+    assert "kata-analyze" in ask(engine, "list_commands")
+
+
 def test_policy_player_is_deterministic():
     a = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)
     b = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)
@@ -194,11 +233,8 @@ def test_server_rejects_bad_options_and_models(tmp_path):
 
 
 def test_the_shipped_value_net_goes_with_the_shipped_policy_only():
-    import importlib.util
+    from alphago.cli import gtp as mod
 
-    spec = importlib.util.spec_from_file_location("gtp_server_mod", ROOT / "gtp_server.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     ap = mod.build_parser()
 
     def value(*argv):
@@ -263,6 +299,13 @@ def test_sabaki_gtp_client_end_to_end():
     first = res["first"]
     assert 0 <= first["winrate"] <= 10000 and first["visits"] >= 1 and first["pv"]
     assert res["illegal"] == "illegal move"
+    # kata-analyze: floats in [0, 1] and the 81 ownership values of the 9x9 board
+    assert res["kataListed"] and res["afterKata"] == "alphago-py" and not res["kataError"]
+    kata = res["kataFirst"]
+    assert res["kataInfos"] >= 1 and 0 <= kata["winrate"] <= 1 and 0 <= kata["prior"] <= 1
+    assert kata["visits"] >= 1 and kata["order"] == 0 and kata["pv"] and kata["move"]
+    own = res["ownership"]
+    assert len(own) == 81 and all(-1 <= v <= 1 for v in own)
 
 
 def test_pondering_searches_on_the_opponents_time():

@@ -1,6 +1,7 @@
 // Drives gtp_server.py through Sabaki's own GTP client library (@sabaki/gtp):
-// plays moves, runs lz-analyze for a while, interrupts it the way Sabaki does (by
-// sending the next command) and parses the info lines. Prints a JSON summary.
+// plays moves, runs lz-analyze and kata-analyze (with ownership) for a while, interrupts
+// each the way Sabaki does (by sending the next command) and parses the info lines.
+// Prints a JSON summary.
 // usage: node e2e.js PYTHON GTP_SERVER [engine args...]
 const {Controller} = require('@sabaki/gtp')
 
@@ -15,6 +16,21 @@ function parseInfo(line) {
     return {move: get('move'), visits: +get('visits'), winrate: +get('winrate'),
             prior: +get('prior'), lcb: +get('lcb'), order: +get('order'), pv}
   })
+}
+
+function parseKata(line) {
+  // KataGo's format: "info" then key value pairs (floats), "pv" runs to the next "info";
+  // an optional "ownership" block of n*n floats ends the line
+  const [body, own] = line.split(/\bownership\b/)
+  const infos = body.split(/\binfo\b/).map((s) => s.trim()).filter(Boolean).map((part) => {
+    const tok = part.split(/\s+/)
+    const pvAt = tok.indexOf('pv')
+    const info = {pv: tok.slice(pvAt + 1)}
+    for (let i = 0; i + 1 < pvAt; i += 2) info[tok[i]] = tok[i] === 'move' ? tok[i + 1] : +tok[i + 1]
+    return info
+  })
+  const ownership = own === undefined ? null : own.trim().split(/\s+/).map(Number)
+  return {infos, ownership}
 }
 
 async function main() {
@@ -44,6 +60,22 @@ async function main() {
   out.analysisError = ares.error
   out.infos = infos.length
   out.first = infos[0] || null
+  const kata = []
+  let ownership = null
+  const kataRun = engine.sendCommand({name: 'kata-analyze', args: ['B', '20', 'ownership', 'true']},
+    ({line}) => {
+      if (!line.startsWith('info')) return
+      const parsed = parseKata(line)
+      kata.push(...parsed.infos)
+      if (parsed.ownership) ownership = parsed.ownership
+    })
+  await sleep(1500)
+  out.afterKata = (await send('name')).content
+  out.kataError = (await kataRun).error
+  out.kataInfos = kata.length
+  out.kataFirst = kata[0] || null
+  out.ownership = ownership
+  out.kataListed = (await send('list_commands')).content.split('\n').includes('kata-analyze')
   out.illegal = (await engine.sendCommand({name: 'play', args: ['B', 'E5']})).content
   await engine.stop()
   console.log(JSON.stringify(out))

@@ -1,0 +1,275 @@
+"""The GTP engine that Sabaki, GoGui, gomill or a terminal launch.
+
+    alphago-gtp                               # shipped model, MCTS with rollouts
+    alphago-gtp --policy-only                 # the network's top move, no search
+    alphago-gtp --model runs/x/best.pt --visits 800 --threads 2
+
+(``python gtp_server.py`` in a checkout is the same command.)
+
+stdout carries GTP and nothing else; logs go to stderr. The engine answers
+protocol_version/name/version/list_commands at once while the network and the
+numba kernels load in the background (first ever start compiles the kernels
+into the numba cache: about a minute, once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+from alphago import shipped
+
+OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
+               "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
+               "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
+               "expand_visits", "nn_cache", "policy_temperature", "value_model")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description="AlphaGo-style Go engine speaking GTP on stdin/stdout")
+    ap.add_argument("--config", help="TOML or JSON file with any of these options")
+    ap.add_argument("--model", default=None,
+                    help=f"checkpoint (default data/{shipped.default_model().name}: "
+                         f"{shipped.DUAL.name} when present, else {shipped.POLICY_SL.name})")
+    ap.add_argument("--value-model", default=None,
+                    help="a separate value network (AlphaGo's pair, e.g. from train_value.py) "
+                         f"for the search; default: {shipped.VALUE_SP.name} with "
+                         f"{shipped.POLICY_SL.name}, none with a net that has its own value "
+                         "head or any other net; 'none' turns it off")
+    ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
+    ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
+    ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch")
+    ap.add_argument("--policy-only", action="store_true", default=None,
+                    help="play the policy network's top move, no search (deterministic)")
+    ap.add_argument("--policy-temperature", type=float, default=None,
+                    help="with --policy-only: sample moves at this temperature (0 = best)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU backend), cpu, onnx, "
+                    "onnx-int8, cuda, cuda:N")
+    ap.add_argument("--resign-threshold", type=float, default=None,
+                    help="resign when the root value (-1..1) stays below this; -1 never")
+    ap.add_argument("--ponder", action="store_true", default=None,
+                    help="think on the opponent's time (the tree is reused)")
+    ap.add_argument("--komi", type=float, default=None)
+    ap.add_argument("--size", type=int, default=None, help="initial board size (19)")
+    ap.add_argument("--rollouts", choices=["on", "off"], default=None,
+                    help="fast rollouts at leaves (on)")
+    ap.add_argument("--mix-lambda", type=float, default=None, help="rollout weight (0.5)")
+    ap.add_argument("--rollout-policy", default=None,
+                    help="rollout weights .npz (default data/rollout.npz), 'default' for the "
+                         "hand-written policy, 'uniform' for random playouts")
+    ap.add_argument("--batch-size", type=int, default=None, help="leaves per network call (8)")
+    ap.add_argument("--c-puct", type=float, default=None)
+    ap.add_argument("--max-nodes", type=int, default=None)
+    ap.add_argument("--expand-visits", type=int, default=None,
+                    help="visits before a leaf is expanded (1; AlphaGo used 40)")
+    ap.add_argument("--nn-cache", type=int, default=None,
+                    help="network evaluations cached by position (50000; 0 = off)")
+    ap.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default)")
+    return ap
+
+
+def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
+    args = ap.parse_args(argv)
+    opts = {"model": None, "visits": 400, "seconds": None, "threads": 1, "policy_only": False,
+            "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
+            "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
+            "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
+            "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000,
+            "policy_temperature": 0.0, "value_model": None}
+    if args.config:
+        from alphago.config import load_overrides
+
+        try:
+            file_opts = load_overrides(args.config)
+        except (OSError, ValueError) as exc:
+            ap.error(f"cannot read config {args.config}: {exc}")
+        file_opts = {k.replace("-", "_"): v for k, v in file_opts.items()}
+        unknown = set(file_opts) - set(OPTION_KEYS)
+        if unknown:
+            ap.error(f"unknown option(s) in {args.config}: {', '.join(sorted(unknown))}")
+        opts.update(file_opts)
+    for key in OPTION_KEYS:
+        value = getattr(args, key, None)
+        if value is not None and value is not False:
+            opts[key] = value
+    _check(ap, opts)
+    return opts
+
+
+def _check(ap, o) -> None:
+    if o["visits"] is not None and o["visits"] < 1:
+        ap.error("--visits must be at least 1")
+    if o["seconds"] is not None and o["seconds"] <= 0:
+        ap.error("--seconds must be positive")
+    if o["threads"] < 1:
+        ap.error("--threads must be at least 1")
+    if o["device"] not in ("cpu", "cuda", "auto", "onnx", "onnx-int8") and not str(
+            o["device"]).startswith("cuda:"):
+        ap.error(f"--device must be auto, cpu, onnx, onnx-int8, cuda or cuda:N, "
+                 f"not {o['device']!r}")
+    if not -1.0 <= o["resign_threshold"] <= 1.0:
+        ap.error("--resign-threshold must be within -1..1")
+    if not 5 <= o["size"] <= 19:
+        ap.error("--size must be within 5..19")
+    if o["batch_size"] < 1 or o["max_nodes"] < 100:
+        ap.error("--batch-size must be >= 1 and --max-nodes >= 100")
+    if o["rollouts"] not in ("on", "off", True, False):
+        ap.error("--rollouts must be on or off")
+    if o["policy_temperature"] < 0:
+        ap.error("--policy-temperature must be >= 0")
+    if o["expand_visits"] < 1 or o["nn_cache"] < 0:
+        ap.error("--expand-visits must be >= 1 and --nn-cache >= 0")
+    if not 0.0 <= o["mix_lambda"] <= 1.0:
+        ap.error("--mix-lambda must be within 0..1")
+    rp = o["rollout_policy"]
+    if rp is None:
+        o["rollout_policy"] = str(shipped.ROLLOUT) if shipped.ROLLOUT.is_file() else "default"
+    elif rp not in ("default", "uniform") and not Path(rp).is_file():
+        ap.error(f"rollout policy file not found: {rp}")
+    if not o["uniform"]:
+        model = Path(o["model"]) if o["model"] else shipped.default_model()
+        if not model.is_file():
+            ap.error(f"model file not found: {model} (train one with alphago-train, "
+                     "or run with --uniform)")
+        if not zipfile.is_zipfile(model):
+            ap.error(f"model file {model} is corrupt or not a torch checkpoint")
+        o["model"] = str(model)
+    _check_value_model(ap, o)
+
+
+def _check_value_model(ap, o) -> None:
+    """The shipped value net goes with the shipped policy net unless asked otherwise;
+    nothing is loaded where no search would use it."""
+    vm = o["value_model"]
+    if o["uniform"] or o["policy_only"] or vm == "none":
+        vm = None
+    elif vm is None:
+        vm = shipped.default_value_model(o["model"])
+    elif not Path(vm).is_file():
+        ap.error(f"value model file not found: {vm}")
+    elif not zipfile.is_zipfile(vm):
+        ap.error(f"value model file {vm} is corrupt or not a torch checkpoint")
+    o["value_model"] = vm
+
+
+def build_player(o: dict):
+    """Load the network and build the player the options ask for (the slow part of
+    start-up): ``MCTSPlayer``, or ``PolicyPlayer`` with ``--policy-only``."""
+    import torch
+
+    from alphago.config import SearchConfig
+    from alphago.evaluator import UniformEvaluator, make_evaluator, search_evaluator
+    from alphago.player import MCTSPlayer, PolicyPlayer
+    from alphago.rollout_policy import load_weights
+
+    torch.set_num_threads(o["threads"])
+    try:
+        import numba
+
+        numba.set_num_threads(min(o["threads"], numba.config.NUMBA_NUM_THREADS))
+    except (ImportError, ValueError):
+        pass
+    if o["uniform"]:
+        ev = UniformEvaluator()
+    elif o["policy_only"]:
+        ev = make_evaluator(o["model"], o["device"], o["threads"], 1)
+    else:
+        ev = search_evaluator(o["model"], o["value_model"], o["device"], o["threads"],
+                              o["batch_size"])
+    if o["policy_only"]:
+        return PolicyPlayer(ev, o["policy_temperature"], o["seed"])
+    cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
+                       batch_size=o["batch_size"], max_nodes=o["max_nodes"],
+                       rollouts=o["rollouts"] in ("on", True),
+                       resign_threshold=o["resign_threshold"],
+                       seed=o["seed"], mix_lambda=o["mix_lambda"],
+                       expand_visits=o["expand_visits"], nn_cache_size=o["nn_cache"])
+    rp = o["rollout_policy"]
+    weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
+    return MCTSPlayer(ev, cfg, rollout_weights=weights)
+
+
+def build_engine(o: dict):
+    """The GTP engine around ``build_player``, warmed up before the first real command."""
+    from alphago.gtp import GtpEngine
+    from alphago.warmup import warm_up
+
+    player = build_player(o)
+    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"],
+                       ponder=bool(o["ponder"]))
+    warm_up(player, o["size"])
+    return engine
+
+
+class LazyEngine:
+    """Builds ``build(options)`` on a thread from start-up on; the server loop answers the
+    static commands meanwhile and everything else waits for it. A start that takes longer
+    than ``notice_after`` seconds (the first one compiles the kernels and exports the
+    networks) says so on stderr, and again when it is ready."""
+
+    def __init__(self, options: dict, build=None, notice_after: float = 3.0):
+        self.options = options
+        self.build = build or build_engine
+        self.notice_after = notice_after
+        self.ready = threading.Event()
+        self.engine = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._load, daemon=True).start()
+
+    def _load(self):
+        t0 = time.perf_counter()
+        timer = threading.Timer(self.notice_after, _say, args=(
+            "starting up: loading the network and compiling the search kernels "
+            "(the first start after installing takes up to a minute; later starts are quick)",))
+        timer.daemon = True
+        timer.start()
+        try:
+            self.engine = self.build(self.options)
+        except BaseException as exc:  # reported by the main loop
+            self.error = exc
+        timer.cancel()
+        elapsed = time.perf_counter() - t0
+        if self.error is None and elapsed >= self.notice_after:
+            _say(f"ready after {elapsed:.0f} s")
+        self.ready.set()
+
+    def get(self):
+        self.ready.wait()
+        if self.error is not None:
+            raise self.error
+        return self.engine
+
+
+def _say(message: str) -> None:
+    print(f"alphago: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    o = resolve_options(ap, argv)
+    logging.basicConfig(level=getattr(logging, str(o["log_level"]).upper(), logging.WARNING),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    from alphago import gtp_front
+
+    lazy = LazyEngine(o)
+    try:
+        code = gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)
+    except KeyboardInterrupt:
+        code = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the stdin reader thread may sit in readline(); leave without tearing it down
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Play GTP engines against each other; win rates, Wilson intervals, Elo, SPRT, SGFs.
+
+    alphago-match --engine us="alphago-gtp --policy-only" \\
+        --engine gnugo="/usr/games/gnugo --mode gtp --level 10" --games 20 --out matches/x
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+from alphago import match
+
+
+def _engine(text: str) -> tuple[str, str]:
+    name, sep, command = text.partition("=")
+    if not sep or not name.strip() or not command.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=COMMAND, got {text!r}")
+    return name.strip(), command.strip()
+
+
+def _floats(n: int, kind=float):
+    def parse(text: str):
+        parts = text.split(",")
+        if len(parts) != n:
+            raise argparse.ArgumentTypeError(f"expected {n} comma-separated numbers")
+        try:
+            return tuple(kind(p) if i < n - 1 or kind is float else int(p)
+                         for i, p in enumerate(parts))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engine", action="append", type=_engine, required=True,
+                    help="NAME=COMMAND (give two or more)")
+    ap.add_argument("--games", type=int, default=10, help="games per pair of engines")
+    ap.add_argument("--size", type=int, default=19)
+    ap.add_argument("--komi", type=float, default=7.5)
+    ap.add_argument("--handicap", type=int, default=0)
+    ap.add_argument("--parallel", type=int, default=1)
+    ap.add_argument("--time-settings", type=_floats(3), help="MAIN,BYO_TIME,BYO_STONES")
+    ap.add_argument("--move-timeout", type=float, help="seconds before a genmove is a loss")
+    ap.add_argument("--time-grace", type=float, default=0.5,
+                    help="seconds of lag forgiven per move before the flag falls (0.5)")
+    ap.add_argument("--max-moves", type=int, help="move cap (default 3*size^2)")
+    ap.add_argument("--scorer", choices=["internal", "players", "referee"], default="internal")
+    ap.add_argument("--referee", help="GTP command of the scoring engine (--scorer referee)")
+    ap.add_argument("--sprt", type=_floats(4), help="ELO0,ELO1,ALPHA,BETA: stop when decided")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--openings", nargs="+",
+                    help="SGF files, directories or archives: each pair of games (colours "
+                         "swapped) starts from the first --opening-moves moves of one game")
+    ap.add_argument("--opening-moves", type=int, default=8,
+                    help="moves taken from each opening game (8)")
+    ap.add_argument("--out", required=True, help="directory: games.jsonl, sgf/, summary.json")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    names = [n for n, _ in args.engine]
+    if len(args.engine) < 2 or len(set(names)) != len(names):
+        ap.error("give at least two engines with distinct names")
+    if args.scorer == "referee" and not args.referee:
+        ap.error("--scorer referee needs --referee COMMAND")
+    if args.games < 1 or args.parallel < 1 or not 5 <= args.size <= 19:
+        ap.error("--games and --parallel must be >= 1, --size within 5..19")
+    game = match.GameConfig(size=args.size, komi=args.komi, handicap=args.handicap,
+                            max_moves=args.max_moves, move_timeout=args.move_timeout,
+                            time_settings=args.time_settings, time_grace=args.time_grace,
+                            scorer=args.scorer,
+                            referee=args.referee)
+    openings = ()
+    if args.openings:
+        missing = [s for s in args.openings if not Path(s).exists()]
+        if missing:
+            ap.error(f"no such openings source: {', '.join(missing)}")
+        try:
+            openings = match.load_openings(args.openings, args.opening_moves, args.size,
+                                           limit=(args.games + 1) // 2, seed=args.seed)
+        except ValueError as exc:
+            ap.error(str(exc))
+    cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
+                            parallel=args.parallel, sprt=args.sprt, seed=args.seed,
+                            openings=openings)
+    summary = match.run_match(cfg, args.out, progress=not args.quiet)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Self-play reinforcement learning: generations of self-play, training and gating.
+
+    alphago-rl --run-dir runs/rl19 --generations 10 \\
+        --games-per-generation 256 --train-steps 500 --gate-games 40 --workers 2
+    alphago-rl --run-dir runs/rl9 --board-size 9 --visits 64 ...
+    alphago-rl --run-dir /shared/rl --ray-address auto   # Ray cluster
+
+Rerunning the same command resumes where the loop stopped (killed or not); the best
+model is DIR/best.pt at any time, DIR/ratings.json and ratings.svg hold the Elo of each
+generation. See alphago/rl.py for the run directory's layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+from alphago.rl import Loop, LoopConfig
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--board-size", type=int)
+    ap.add_argument("--komi", type=float)
+    ap.add_argument("--generations", type=int)
+    ap.add_argument("--games-per-generation", type=int)
+    ap.add_argument("--games-per-task", type=int, help="games one worker task plays (64)")
+    ap.add_argument("--visits", type=int,
+                    help="0 (default): policy-only self-play vs the opponent pool, trained "
+                         "by REINFORCE; > 0: search self-play")
+    ap.add_argument("--train-steps", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--lr", type=float)
+    ap.add_argument("--window", type=int, help="generations of games trained on (4)")
+    ap.add_argument("--gate-games", type=int)
+    ap.add_argument("--gate-threshold", type=float, help="win rate to promote (0.55)")
+    ap.add_argument("--gate-sprt", help="ELO0,ELO1,ALPHA,BETA (default 0,50,0.05,0.05); "
+                                        "'off' for the fixed-games rule alone")
+    ap.add_argument("--gate-visits", type=int)
+    ap.add_argument("--workers", type=int, help="self-play processes / parallel gate games")
+    ap.add_argument("--ray-address", help="Ray cluster address, or 'local'")
+    ap.add_argument("--init-model", help="starting net (default data/policy_sl.pt on 19x19)")
+    ap.add_argument("--init-filters", type=int)
+    ap.add_argument("--init-depth", type=int)
+    ap.add_argument("--max-moves", type=int)
+    ap.add_argument("--device", help="cpu or cuda for self-play and training")
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--quiet", action="store_true")
+    return ap
+
+
+def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
+    """Stored config (a resumed run) or defaults, then the flags given now."""
+    stored = Path(args.run_dir) / "config.json"
+    values = json.loads(stored.read_text()) if stored.exists() else {}
+    for f in dataclasses.fields(LoopConfig):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            values[f.name] = v
+    sprt = values.get("gate_sprt", LoopConfig.gate_sprt)
+    if isinstance(sprt, str):
+        if sprt.lower() in ("off", "none", ""):
+            sprt = None
+        else:
+            try:
+                sprt = tuple(float(x) for x in sprt.split(","))
+            except ValueError:
+                ap.error("--gate-sprt takes ELO0,ELO1,ALPHA,BETA or off")
+            if len(sprt) != 4:
+                ap.error("--gate-sprt takes four numbers: ELO0,ELO1,ALPHA,BETA")
+    values["gate_sprt"] = tuple(sprt) if sprt is not None else None
+    try:
+        cfg = LoopConfig(**values)
+    except TypeError as exc:
+        ap.error(f"bad settings in {stored}: {exc}")
+    checks = [(5 <= cfg.board_size <= 19, "--board-size must be within 5..19"),
+              (cfg.generations >= 1, "--generations must be >= 1"),
+              (cfg.games_per_generation >= 1 and cfg.games_per_task >= 1,
+               "--games-per-generation and --games-per-task must be >= 1"),
+              (cfg.visits >= 0, "--visits must be >= 0"),
+              (cfg.train_steps >= 1, "--train-steps must be >= 1"),
+              (cfg.gate_games >= 1, "--gate-games must be >= 1"),
+              (cfg.workers >= 1, "--workers must be >= 1"),
+              (cfg.window >= 1, "--window must be >= 1")]
+    for ok, msg in checks:
+        if not ok:
+            ap.error(msg)
+    if cfg.init_model and not Path(cfg.init_model).is_file():
+        ap.error(f"model file not found: {cfg.init_model}")
+    return cfg
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    cfg = resolve(ap, args)
+    run = Path(args.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
+    try:
+        state = Loop(run, cfg).run()
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stopped; rerun the same command to resume", file=sys.stderr)
+        return 130
+    print(json.dumps({"generation": state["generation"] - 1, "best": state["best"],
+                      "history": state["history"][-3:]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
