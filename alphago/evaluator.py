@@ -266,8 +266,9 @@ def _onnx_evaluators(model_path: str, device: str, threads: int, fallback: Evalu
     names = wanted.get(device, [])
     if not names:
         return {}
-    if not onnx_available():
-        log.warning("onnxruntime is not installed (pip install .[onnx]); using torch on the CPU")
+    if not onnx_available():  # auto picks among what is installed; a named backend warns
+        (log.info if device == "auto" else log.warning)(
+            "onnxruntime is not installed (pip install .[onnx]); using torch on the CPU")
         return {}
     from alphago.onnx_export import cached_onnx
 
