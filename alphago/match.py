@@ -136,7 +136,7 @@ class GameRecord:
     reason: str  # score, resign, illegal, timeout, crash, move cap ...
     moves: int
     seconds: dict[str, float]  # total thinking time per engine
-    sgf: str
+    sgf: str  # the record's path relative to the match folder
     detail: str = ""
     # with a clock: per engine the longest move (s) and the least time it had left
     max_move_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
@@ -349,7 +349,8 @@ def _finish(gid, black, white, pos, winner_color, result, reason, detail, spent,
     path.write_bytes(data)
     winner = {BLACK: black.name, WHITE: white.name}.get(winner_color)
     return GameRecord(gid, black.name, white.name, winner, result or "Void", reason,
-                      len(pos.moves), {k: round(v, 2) for k, v in spent.items()}, str(path),
+                      len(pos.moves), {k: round(v, 2) for k, v in spent.items()},
+                      str(path.relative_to(sgf_dir.parent)),
                       detail[:300])
 
 

@@ -121,7 +121,8 @@ def test_full_game_against_itself(tmp_path):
     assert summary["pairs"][0]["games"] == 1
     from alphago import sgf as sgf_mod
 
-    game = sgf_mod.parse_sgf("g", Path(rec["sgf"]).read_bytes())
+    assert rec["sgf"] == "sgf/game_00000.sgf"  # relative: the match folder travels
+    game = sgf_mod.parse_sgf("g", (tmp_path / rec["sgf"]).read_bytes())
     assert len(game.moves) == rec["moves"] and game.result == rec["result"]
 
 
@@ -186,7 +187,7 @@ def test_openings_start_each_pair_of_games(tmp_path):
 
     recs = sorted((json.loads(x) for x in (tmp_path / "out/games.jsonl").read_text().splitlines()),
                   key=lambda r: r["game"])
-    starts = [tuple(sgf_mod.parse_sgf("g", Path(r["sgf"]).read_bytes()).moves[:3]) for r in recs]
+    starts = [tuple(sgf_mod.parse_sgf("g", (tmp_path / "out" / r["sgf"]).read_bytes()).moves[:3]) for r in recs]
     assert starts[0] == starts[1] == match.opening_for(cfg, 0)
     assert starts[2] == starts[3] == match.opening_for(cfg, 2) != starts[0]
     assert recs[0]["black"] == recs[1]["white"] == "a"
