@@ -209,7 +209,7 @@ def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
     - ``onnx``: ONNX Runtime (export cached beside the checkpoint); torch on the CPU with
       a log line when onnxruntime is not installed;
     - ``onnx-int8``: the same export quantized to int8 (calibrated on the net's own
-      games; a little less accurate, see the README's figures);
+      games; a little less accurate, see docs/RESULTS.md);
     - ``auto``: CUDA when torch sees one, else the fastest CPU backend for batches of
       ``batch_size``, timed for ``probe_seconds`` each at start-up.
     """

@@ -6,7 +6,7 @@
 
 Samples the process's resident set size (VmRSS) every second and prints a JSON summary:
 peak, first-minute and last-minute medians (a leak shows as a rise between them), and
-the cap that the settings imply (see README, Reliability).
+the cap that the settings imply (see docs/RESULTS.md, Reliability).
 """
 
 from __future__ import annotations
