@@ -354,7 +354,7 @@ class AnalysisEngine:
         with self.lock:
             clear, self.clear_cache = self.clear_cache, False
         if clear:  # a fresh tree and evaluation cache
-            self.player.trees = {}
+            self.player.clear()
         if self._is_terminated(query.id, turn):
             self.write({"id": query.id, "isDuringSearch": False, "noResults": True,
                         "turnNumber": turn})

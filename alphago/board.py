@@ -285,3 +285,32 @@ class Position:
         n = self.size
         return "\n".join("".join(".XO"[v] for v in self.st[kb.F_COLOR, r * n:(r + 1) * n])
                          for r in range(n))
+
+
+def fixed_handicap_points(n: int, count: int) -> list[int]:
+    """GTP's fixed handicap layout (4th line from 13x13, 3rd below; centre on odd boards)."""
+    if n < 7 or count < 2:
+        raise ValueError("invalid number of stones")
+    limit = 4 if n % 2 == 0 or n == 7 else 9
+    if count > limit:
+        raise ValueError("invalid number of stones")
+    e = 3 if n >= 13 else 2
+    lo, hi, mid = e, n - 1 - e, n // 2
+
+    def pt(col, row_from_bottom):
+        return (n - 1 - row_from_bottom) * n + col
+
+    corners = [pt(lo, lo), pt(hi, hi), pt(lo, hi), pt(hi, lo)]  # D4 Q16 D16 Q4
+    sides = [pt(lo, mid), pt(hi, mid), pt(mid, lo), pt(mid, hi)]  # D10 Q10 K4 K16
+    centre = pt(mid, mid)
+    if count <= 4:
+        return corners[:count]
+    if count == 5:
+        return corners + [centre]
+    if count == 6:
+        return corners + sides[:2]
+    if count == 7:
+        return corners + sides[:2] + [centre]
+    if count == 8:
+        return corners + sides
+    return corners + sides + [centre]

@@ -315,9 +315,3 @@ def evaluate_positions(evaluator: Evaluator, positions: Sequence[Position],
         mask = pos.legal_moves() if mask_illegal else np.ones(n * n + 1, np.float32)
         out[i] = orient_and_mask(priors[i], s, mask, n)
     return out.astype(np.float32), values.astype(np.float32)
-
-
-def evaluate_ensemble(evaluator: Evaluator, pos: Position) -> tuple[np.ndarray, float]:
-    """Average over all 8 symmetries (the paper's explicit ensemble)."""
-    priors, values = evaluate_positions(evaluator, [pos] * 8, range(8))
-    return priors.mean(0), float(values.mean())

@@ -1,69 +1,43 @@
-"""GTP v2: a protocol engine (framing, ids, errors) and the Go command handlers.
+"""GTP v2: the protocol engine (framing, ids, errors, the command registry) and the game
+commands; the other handler groups are mixed in: analysis and pondering
+(``gtp_analysis``), time (``gtp_time``), game records (``gtp_sgf``).
 
 ``GtpEngine.handle(line)`` returns the full response text for one input line
 ("=id result\\n\\n" or "?id message\\n\\n"), or None for an empty/comment line.
 Handlers are ``cmd_<name>`` methods (``-`` in names becomes ``_``) that return a
-string or raise ``GtpError``. Nothing here writes to stdout: the server loop in
-``serve`` does, and only protocol bytes; logs go to stderr.
+string or raise ``GtpError``; arguments are parsed by ``gtp_args``. Nothing here writes
+to stdout: the server loop (``gtp_front.serve_lazy``) does, and only protocol bytes; logs
+go to stderr.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import queue
-import re
-import threading
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from alphago import coords, sgf
-from alphago.board import BLACK, MAX_SIZE, MIN_SIZE, WHITE, IllegalMove, Position
-from alphago.kernels import board as kb
+from alphago import coords
+from alphago.board import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, IllegalMove, Position,
+                           fixed_handicap_points)
+from alphago.gtp_analysis import AnalysisCommands
+from alphago.gtp_args import (GtpError, color_name, need_args, parse_color, parse_float,
+                              parse_int)
+from alphago.gtp_front import ENGINE_NAME, ENGINE_VERSION, MAX_LINE
+from alphago.gtp_sgf import SgfCommands
+from alphago.gtp_time import TimeCommands
 from alphago.mcts import SearchResult
 from alphago.player import RESIGN
 from alphago.timecontrol import Clock, TimeSettings
 
-from alphago.gtp_analysis import AnalysisCommands
-from alphago.gtp_args import GtpError, color_name, parse_color  # noqa: F401 (re-exported)
-from alphago.gtp_front import ENGINE_NAME, ENGINE_VERSION, MAX_LINE
+__all__ = ["GtpEngine", "GtpError", "fixed_handicap_points", "parse_color"]
 
 log = logging.getLogger("alphago.gtp")
 
 
-def fixed_handicap_points(n: int, count: int) -> list[int]:
-    """GTP's fixed handicap layout (4th line from 13x13, 3rd below; centre on odd boards)."""
-    if n < 7 or count < 2:
-        raise GtpError("invalid number of stones")
-    limit = 4 if n % 2 == 0 or n == 7 else 9
-    if count > limit:
-        raise GtpError("invalid number of stones")
-    e = 3 if n >= 13 else 2
-    lo, hi, mid = e, n - 1 - e, n // 2
-
-    def pt(col, row_from_bottom):
-        return (n - 1 - row_from_bottom) * n + col
-
-    corners = [pt(lo, lo), pt(hi, hi), pt(lo, hi), pt(hi, lo)]  # D4 Q16 D16 Q4
-    sides = [pt(lo, mid), pt(hi, mid), pt(mid, lo), pt(mid, hi)]  # D10 Q10 K4 K16
-    centre = pt(mid, mid)
-    if count <= 4:
-        return corners[:count]
-    if count == 5:
-        return corners + [centre]
-    if count == 6:
-        return corners + sides[:2]
-    if count == 7:
-        return corners + sides[:2] + [centre]
-    if count == 8:
-        return corners + sides
-    return corners + sides + [centre]
-
-
-class GtpEngine(AnalysisCommands):
+class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
     """Go state + commands. ``player`` supplies moves (MCTS, policy or anything with
     the same genmove/analyze/policy methods)."""
 
@@ -132,10 +106,6 @@ class GtpEngine(AnalysisCommands):
         except coords.CoordError:
             raise GtpError("invalid coordinate") from None
 
-    def _args(self, args: list[str], count: int) -> None:
-        if len(args) < count:
-            raise GtpError("syntax error")
-
     def _new_position(self) -> None:
         self.pos = Position(self.size, self.komi)
         self.handicap_points = []
@@ -170,7 +140,7 @@ class GtpEngine(AnalysisCommands):
         return ENGINE_VERSION
 
     def cmd_known_command(self, args, cid):
-        self._args(args, 1)
+        need_args(args, 1)
         return "true" if args[0] in self.commands() else "false"
 
     def cmd_list_commands(self, args, cid):
@@ -182,11 +152,8 @@ class GtpEngine(AnalysisCommands):
 
     # ----- setup -----------------------------------------------------------------
     def cmd_boardsize(self, args, cid):
-        self._args(args, 1)
-        try:
-            n = int(args[0])
-        except ValueError:
-            raise GtpError("boardsize not an integer") from None
+        need_args(args, 1)
+        n = parse_int(args[0], "boardsize not an integer")
         if not MIN_SIZE <= n <= MAX_SIZE:
             raise GtpError("unacceptable size")
         self.size = n
@@ -198,12 +165,9 @@ class GtpEngine(AnalysisCommands):
         return ""
 
     def cmd_komi(self, args, cid):
-        self._args(args, 1)
-        try:
-            komi = float(args[0])
-        except ValueError:
-            raise GtpError("komi not a float") from None
-        if not math.isfinite(komi) or abs(komi) > 1000:
+        need_args(args, 1)
+        komi = parse_float(args[0], "komi not a float")
+        if abs(komi) > 1000:
             raise GtpError("komi not a float")
         self.komi = komi
         self.pos.komi = komi
@@ -216,17 +180,20 @@ class GtpEngine(AnalysisCommands):
 
     def _handicap_count(self, args) -> int:
         """The stone count of a handicap command, on an empty board only."""
-        self._args(args, 1)
-        try:
-            count = int(args[0])
-        except ValueError:
-            raise GtpError("handicap not an integer") from None
-        if self.pos.st[kb.F_COLOR].any() or self.pos.moves:
-            raise GtpError("board not empty")
+        need_args(args, 1)
+        count = parse_int(args[0], "handicap not an integer")
+        self._require_empty_board()
         return count
 
+    def _require_empty_board(self) -> None:
+        if self.pos.colors.any() or self.pos.moves:
+            raise GtpError("board not empty")
+
     def cmd_fixed_handicap(self, args, cid):
-        points = fixed_handicap_points(self.size, self._handicap_count(args))
+        try:
+            points = fixed_handicap_points(self.size, self._handicap_count(args))
+        except ValueError as exc:
+            raise GtpError(str(exc)) from None
         self._place_handicap(points)
         return " ".join(coords.to_gtp(p, self.size) for p in points)
 
@@ -239,7 +206,7 @@ class GtpEngine(AnalysisCommands):
             try:
                 points = fixed_handicap_points(self.size, k)
                 break
-            except GtpError:
+            except ValueError:
                 continue
         if len(points) < count:  # more than the fixed layout: the policy's favourite points
             pri = self.player.policy(self.pos)[:-1].copy()
@@ -250,8 +217,7 @@ class GtpEngine(AnalysisCommands):
         return " ".join(coords.to_gtp(p, self.size) for p in points)
 
     def cmd_set_free_handicap(self, args, cid):
-        if self.pos.st[kb.F_COLOR].any() or self.pos.moves:
-            raise GtpError("board not empty")
+        self._require_empty_board()
         try:
             points = [coords.from_gtp(a, self.size) for a in args]
         except coords.CoordError:
@@ -274,7 +240,7 @@ class GtpEngine(AnalysisCommands):
         return ""
 
     def _genmove(self, args, cleanup=False):
-        self._args(args, 1)
+        need_args(args, 1)
         color = parse_color(args[0])
         res = self._search(color, cleanup)
         if res.move == RESIGN:
@@ -291,7 +257,7 @@ class GtpEngine(AnalysisCommands):
         return self._genmove(args, cleanup=True)
 
     def cmd_reg_genmove(self, args, cid):
-        self._args(args, 1)
+        need_args(args, 1)
         color = parse_color(args[0])
         saved = self.pos.copy()
         try:
@@ -315,13 +281,13 @@ class GtpEngine(AnalysisCommands):
         return "\n" + text + extra
 
     def cmd_list_stones(self, args, cid):
-        self._args(args, 1)
+        need_args(args, 1)
         color = parse_color(args[0])
-        pts = np.flatnonzero(self.pos.st[kb.F_COLOR] == color)
+        pts = np.flatnonzero(self.pos.colors.ravel() == color)
         return " ".join(coords.to_gtp(int(p), self.size) for p in pts)
 
     def cmd_captures(self, args, cid):
-        self._args(args, 1)
+        need_args(args, 1)
         return str(self.pos.captures(parse_color(args[0])))
 
     def _dead_stones(self) -> np.ndarray:
@@ -340,120 +306,13 @@ class GtpEngine(AnalysisCommands):
     def cmd_final_status_list(self, args, cid):
         from alphago.scoring import status_list
 
-        self._args(args, 1)
+        need_args(args, 1)
         status = args[0].lower()
         if status not in ("alive", "dead", "seki", "black_territory", "white_territory", "dame"):
             raise GtpError("invalid status")
         groups = status_list(self.pos, status, seed=self.seed)
         return "\n".join(" ".join(coords.to_gtp(p, self.size) for p in g) for g in groups)
 
-    # ----- time ------------------------------------------------------------------
-    def cmd_time_settings(self, args, cid):
-        if len(args) != 3:
-            raise GtpError("syntax error")
-        try:
-            main, byo, stones = float(args[0]), float(args[1]), int(args[2])
-        except ValueError:
-            raise GtpError("syntax error") from None
-        if min(main, byo, stones) < 0 or not math.isfinite(main + byo):
-            raise GtpError("syntax error")
-        self.clock = Clock(TimeSettings.canadian(main, byo, stones))
-        return ""
-
-    def cmd_kgs_time_settings(self, args, cid):
-        self._args(args, 1)
-        kind = args[0].lower()
-        try:
-            nums = [float(a) for a in args[1:]]
-        except ValueError:
-            raise GtpError("syntax error") from None
-        if any(x < 0 or not math.isfinite(x) for x in nums):
-            raise GtpError("syntax error")
-        need = {"none": 0, "absolute": 1, "byoyomi": 3, "canadian": 3}
-        if kind not in need:
-            raise GtpError("unknown time system")
-        if len(nums) != need[kind]:
-            raise GtpError("syntax error")
-        if kind == "none":
-            settings = TimeSettings()
-        elif kind == "absolute":
-            settings = TimeSettings.canadian(nums[0], 0, 0)
-        elif kind == "byoyomi":
-            settings = TimeSettings.byoyomi(nums[0], nums[1], int(nums[2]))
-        else:
-            settings = TimeSettings.canadian(nums[0], nums[1], int(nums[2]))
-        self.clock = Clock(settings)
-        return ""
-
-    def cmd_time_left(self, args, cid):
-        if len(args) != 3:
-            raise GtpError("syntax error")
-        color = parse_color(args[0])
-        try:
-            left, stones = float(args[1]), int(args[2])
-        except ValueError:
-            raise GtpError("syntax error") from None
-        if left < 0 or stones < 0 or not math.isfinite(left):
-            raise GtpError("syntax error")
-        self.clock.update(color, left, stones)
-        return ""
-
-    # ----- SGF -------------------------------------------------------------------
-    def cmd_loadsgf(self, args, cid):
-        if not args:
-            raise GtpError("missing filename")
-        path = Path(args[0])
-        try:
-            data = path.read_bytes()
-            rec = sgf.parse_sgf(str(path), data)
-        except (OSError, sgf.BadGame):
-            raise GtpError("cannot load file") from None
-        if not MIN_SIZE <= rec.size <= MAX_SIZE:
-            raise GtpError("cannot load file")
-        stop = len(rec.moves)
-        if len(args) > 1:
-            stop = self._loadsgf_stop(args[1], rec)
-        pos = Position(rec.size, rec.komi if rec.komi is not None else
-                       (0.5 if rec.handicap else 5.5))
-        if rec.setup_black or rec.setup_white:
-            pos.setup(rec.setup_black, rec.setup_white)
-        if rec.moves:
-            pos.to_move = rec.moves[0][0]
-        elif rec.setup_black and not rec.setup_white:
-            pos.to_move = WHITE
-        for color, p in rec.moves[: max(0, stop)]:
-            try:
-                pos.play(p, color)
-            except IllegalMove:
-                raise GtpError("cannot load file") from None
-        self.size, self.komi, self.pos = rec.size, pos.komi, pos
-        self.handicap_points = list(rec.setup_black) if not rec.setup_white else []
-        self.player.new_game()
-        return color_name(pos.to_move)
-
-    def _loadsgf_stop(self, arg: str, rec) -> int:
-        if arg.isdigit():
-            return max(0, int(arg) - 1)  # position before move number K
-        try:
-            p = coords.from_gtp(arg, rec.size)
-        except coords.CoordError:
-            raise GtpError("cannot load file") from None
-        for i, (_, q) in enumerate(rec.moves):
-            if q == p:
-                return i
-        return len(rec.moves)
-
-    def cmd_printsgf(self, args, cid):
-        p = self.pos
-        data = sgf.game_to_sgf(p.size, p.moves, komi=p.komi, setup_black=self.handicap_points,
-                               handicap=len(self.handicap_points)).decode()
-        if args:
-            try:
-                Path(args[0]).write_text(data)
-            except OSError as exc:
-                raise GtpError(f"cannot write file: {exc.strerror}") from None
-            return ""
-        return "\n" + data.strip()
 
 # command names with a dash after their family prefix (kgs-, lz-, kata-, gogui-, alphago-)
 _DASHED = ("kgs", "lz", "kata", "gogui", "alphago")

@@ -34,17 +34,15 @@ class AnalysisCommands:
     def start_pondering(self) -> None:
         """Search the opponent's turn in the background until the next command; the
         tree is reused when the opponent's move arrives."""
-        if not self.ponder or not hasattr(self.player, "search") or self.pos.passes >= 2:
+        if not self.ponder or not self.player.searches or self.pos.passes >= 2:
             return
         self._ponder_stop = threading.Event()
         pos = self.pos.copy()
-        cap = getattr(self.player.cfg, "max_nodes", 10_000) // 2
         stop = self._ponder_stop
 
         def work():
             try:
-                self.player.search(pos, stop=lambda: stop.is_set() or
-                                   self.player.tree(pos.size).info[0] >= cap)
+                self.player.ponder(pos, stop.is_set)
             except Exception:  # pondering is best effort; the next genmove searches anyway
                 log.exception("pondering failed")
 
@@ -198,7 +196,7 @@ class AnalysisCommands:
 
     def _ensure_search(self) -> SearchResult:
         res = self.last_result
-        if res is None or not hasattr(self.player, "search"):
+        if res is None or not self.player.searches:
             saved = self.pos.copy()
             res = self._search(self.pos.to_move)
             self.pos = saved

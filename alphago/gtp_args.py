@@ -25,18 +25,26 @@ def color_name(c: int) -> str:
     return "black" if c == BLACK else "white"
 
 
-def parse_int(s: str, what: str = "integer") -> int:
+def parse_int(s: str, error: str = "syntax error") -> int:
+    """An integer argument; ``error`` is the GTP message otherwise."""
     try:
         return int(s)
     except ValueError:
-        raise GtpError(f"{what} not an integer") from None
+        raise GtpError(error) from None
 
 
-def parse_float(s: str, what: str = "number") -> float:
+def parse_float(s: str, error: str = "syntax error") -> float:
+    """A finite number; ``error`` is the GTP message otherwise."""
     try:
         value = float(s)
     except ValueError:
-        raise GtpError(f"{what} not a number") from None
+        raise GtpError(error) from None
     if not math.isfinite(value):
-        raise GtpError(f"{what} not a finite number")
+        raise GtpError(error)
     return value
+
+
+def need_args(args: list[str], count: int) -> None:
+    """At least ``count`` arguments, else a syntax error."""
+    if len(args) < count:
+        raise GtpError("syntax error")

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 from numba import njit, prange
 
-from alphago import coords, symmetry
+from alphago import symmetry
 from alphago.board import BLACK, Position
 from alphago.config import SearchConfig
 from alphago.evaluator import Evaluator, NNCache, orient_and_mask
@@ -272,6 +272,10 @@ class MCTS:
         out.sort(key=lambda m: (-m.visits, -m.winrate))
         return out
 
+    def nodes(self) -> int:
+        """Nodes in use in the preallocated pool."""
+        return int(self.info[kt.I_NODES])
+
     def root_visits(self) -> int:
         return int(self.N[self.info[kt.I_ROOT]].sum())
 
@@ -299,7 +303,3 @@ def _geometry(n):
 def _zob(n):
     from alphago.board import zobrist_keys
     return zobrist_keys(n)
-
-
-def format_pv(pv: list[int], n: int) -> str:
-    return " ".join(coords.to_gtp(p, n) for p in pv)

@@ -8,7 +8,6 @@ analysis (visits, winrate, prior, lcb, pv per candidate) that GTP streams.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -42,15 +41,12 @@ def wins_if_game_ends(pos: Position, playouts: int = 64) -> bool:
     return score > 0 if pos.to_move == 1 else score < 0
 
 
-@dataclasses.dataclass
-class PlayerStats:
-    hopeless_moves: int = 0
-
-
 class PolicyPlayer:
     """The policy network's most probable sensible move, no search (deterministic); with
     ``temperature`` > 0 a move sampled from the sensible priors ^ (1 / temperature), as
     the paper's RL-vs-SL games were played."""
+
+    searches = False  # no tree: nothing to ponder, no visit counts to show
 
     def __init__(self, evaluator: Evaluator, temperature: float = 0.0, seed: int = 0):
         self.ev = evaluator
@@ -89,8 +85,13 @@ class PolicyPlayer:
     def new_game(self) -> None:
         pass
 
+    def ponder(self, pos: Position, stop: Callable[[], bool]) -> None:
+        pass  # nothing to prepare without a search
+
 
 class MCTSPlayer:
+    searches = True
+
     def __init__(self, evaluator: Evaluator, cfg: SearchConfig, resign_moves: int = 3,
                  rollout_weights: np.ndarray | None = None):
         self.ev = evaluator
@@ -106,6 +107,11 @@ class MCTSPlayer:
             # one board size at a time
             self.trees = {size: MCTS(self.ev, self.cfg, size, self.rollout_weights)}
         return self.trees[size]
+
+    def clear(self) -> None:
+        """Forget every tree and its evaluation cache."""
+        with self.lock:
+            self.trees = {}
 
     def new_game(self) -> None:
         self.hopeless = 0
@@ -124,6 +130,12 @@ class MCTSPlayer:
             t.set_root(pos, noise)
             t.run(pos, visits, seconds, stop, on_batch)
             return t
+
+    def ponder(self, pos: Position, stop: Callable[[], bool]) -> None:
+        """Search ``pos`` (the opponent's turn) until ``stop()`` or half the node pool is
+        used; the tree is kept, so the next genmove starts from it."""
+        cap = self.cfg.max_nodes // 2
+        self.search(pos, stop=lambda: stop() or self.tree(pos.size).nodes() >= cap)
 
     def result(self, t: MCTS, t0: float) -> SearchResult:
         cands = t.candidates()

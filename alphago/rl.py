@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from alphago import shipped
+from alphago.ratings import elo_from_p, ratings_svg
 
 log = logging.getLogger("alphago.rl")
 
@@ -317,7 +318,7 @@ class Loop:
         rate = (wins + 0.5 * pair.get("draws", 0)) / max(1, games)
         decision = summary.get("sprt", {}).get("decision") if cfg.gate_sprt else None
         promoted = decision == "H1" if decision in ("H0", "H1") else rate >= cfg.gate_threshold
-        elo = match.elo_from_p(min(max(rate, 1e-3), 1 - 1e-3))
+        elo = elo_from_p(min(max(rate, 1e-3), 1 - 1e-3))
         state["ratings"][str(g)] = state["ratings"][str(state["best_generation"])] + elo
         entry = {"generation": g, "games": games, "wins": wins, "winrate": rate,
                  "ci95": pair.get("ci95"), "elo_vs_best": elo, "sprt": decision,
@@ -338,40 +339,6 @@ class Loop:
                                                 for h in state["history"])}
                 for k, v in sorted(state["ratings"].items(), key=lambda kv: int(kv[0]))]
         write_json_atomic(self.dir / "ratings.json", rows)
-        (self.dir / "ratings.svg").write_text(ratings_svg(rows))
-
-
-def ratings_svg(rows: list[dict], width: int = 480, height: int = 280) -> str:
-    """A small line plot of Elo over generations (promoted models filled), no plotting
-    library needed."""
-    pad = 40
-    xs = [r["generation"] for r in rows] or [0]
-    ys = [r["elo"] for r in rows] or [0.0]
-    x0, x1 = min(xs), max(max(xs), min(xs) + 1)
-    y0, y1 = min(ys) - 10, max(ys) + 10
-
-    def px(x):
-        return pad + (x - x0) / (x1 - x0) * (width - 2 * pad)
-
-    def py(y):
-        return height - pad - (y - y0) / (y1 - y0) * (height - 2 * pad)
-
-    pts = " ".join(f"{px(r['generation']):.1f},{py(r['elo']):.1f}" for r in rows)
-    dots = "".join(
-        f'<circle cx="{px(r["generation"]):.1f}" cy="{py(r["elo"]):.1f}" r="4" '
-        f'fill="{"#1565c0" if r["promoted"] else "white"}" stroke="#1565c0"/>' for r in rows)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-            f'<rect width="100%" height="100%" fill="white"/>'
-            f'<text x="{pad}" y="20" font-family="sans-serif" font-size="13">Elo by generation '
-            f'(filled: promoted to best)</text>'
-            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-            f'stroke="black"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" '
-            f'stroke="black"/>'
-            f'<text x="{pad}" y="{height - 12}" font-family="sans-serif" font-size="11">'
-            f'gen {x0}</text><text x="{width - pad - 30}" y="{height - 12}" '
-            f'font-family="sans-serif" font-size="11">gen {x1}</text>'
-            f'<text x="4" y="{pad}" font-family="sans-serif" font-size="11">{y1:.0f}</text>'
-            f'<text x="4" y="{height - pad}" font-family="sans-serif" font-size="11">'
-            f'{y0:.0f}</text>'
-            f'<polyline points="{pts}" fill="none" stroke="#1565c0" stroke-width="2"/>{dots}'
-            f'</svg>')
+        points = [(f"gen {r['generation']}", r["elo"], None, r["promoted"]) for r in rows]
+        (self.dir / "ratings.svg").write_text(
+            ratings_svg(points, "Elo by generation (filled: promoted to best)", connect=True))

@@ -139,13 +139,17 @@ class GameRecord:
         h.update(",".join(f"{c}{p}" for c, p in self.moves).encode())
         return h.hexdigest()
 
-    def start_position(self, superko: bool = False) -> Position:
-        pos = Position(self.size, komi=self.komi if self.komi is not None else 7.5,
+    def start_position(self, superko: bool = False, default_komi: float = 7.5) -> Position:
+        """The position before the first move: setup stones placed, the first mover (White
+        after black setup stones alone) to play; ``default_komi`` when KM is missing."""
+        pos = Position(self.size, komi=self.komi if self.komi is not None else default_komi,
                        superko=superko)
         if self.setup_black or self.setup_white:
             pos.setup(self.setup_black, self.setup_white)
         if self.moves:
             pos.to_move = self.moves[0][0]
+        elif self.setup_black and not self.setup_white:
+            pos.to_move = WHITE
         return pos
 
     def replay(self, superko: bool = False) -> Iterator[tuple[Position, int, int]]:
@@ -159,18 +163,27 @@ class GameRecord:
         pos = self.start_position(superko)
         for i, (color, p) in enumerate(self.moves):
             yield pos, color, p
-            try:
-                pos.play(p, color)
-            except IllegalMove as exc:
-                raise BadGame("illegal move",
-                              f"move {i + 1} {coords.to_gtp(p, self.size)}: {exc.reason}") from exc
+            _play(pos, i, color, p)
+
+    def position_after(self, count: int, superko: bool = False,
+                       default_komi: float = 7.5) -> Position:
+        """Position after the first ``count`` moves (raises BadGame on an illegal move)."""
+        pos = self.start_position(superko, default_komi)
+        for i, (color, p) in enumerate(self.moves[:max(0, count)]):
+            _play(pos, i, color, p)
+        return pos
 
     def final_position(self, superko: bool = False) -> Position:
         """Position after the whole main line (raises BadGame on an illegal move)."""
-        pos = self.start_position(superko)
-        for pos, _, _ in self.replay(superko):
-            pass  # the generator plays each move when it resumes, the last one included
-        return pos
+        return self.position_after(len(self.moves), superko)
+
+
+def _play(pos: Position, index: int, color: int, p: int) -> None:
+    try:
+        pos.play(p, color)
+    except IllegalMove as exc:
+        raise BadGame("illegal move",
+                      f"move {index + 1} {coords.to_gtp(p, pos.size)}: {exc.reason}") from exc
 
 
 def parse_winner(result: str) -> int:

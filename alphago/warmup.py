@@ -24,7 +24,7 @@ def warm_up(player, size: int) -> float:
     wins_if_game_ends(pos, playouts=2)  # the scoring kernels a pass reply uses
     if isinstance(player, MCTSPlayer):
         player.search(pos, visits=2 * player.cfg.batch_size)
-        player.trees = {}  # the warm-up tree must not be reused as a game's root
+        player.clear()  # the warm-up tree must not be reused as a game's root
     else:
         player.genmove(pos)
     player.new_game()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alphago import match
+from alphago import match, match_game, ratings
 
 ROOT = Path(__file__).resolve().parents[1]
 GNUGO = shutil.which("gnugo") or ("/usr/games/gnugo" if Path("/usr/games/gnugo").exists() else None)
@@ -14,20 +14,20 @@ US = f"{sys.executable} {ROOT / 'gtp_server.py'} --uniform --visits 4 --max-node
 
 
 def test_wilson_and_elo_formulas():
-    lo, hi = match.wilson(7, 10)
+    lo, hi = ratings.wilson(7, 10)
     assert lo == pytest.approx(0.3968, abs=1e-3) and hi == pytest.approx(0.8922, abs=1e-3)
-    assert match.wilson(0, 0) == (0.0, 1.0)
-    assert match.elo_from_p(0.5) == pytest.approx(0.0)
-    assert match.elo_from_p(0.75) == pytest.approx(190.85, abs=0.1)
-    assert match.elo_from_p(1.0) > 2000
+    assert ratings.wilson(0, 0) == (0.0, 1.0)
+    assert ratings.elo_from_p(0.5) == pytest.approx(0.0)
+    assert ratings.elo_from_p(0.75) == pytest.approx(190.85, abs=0.1)
+    assert ratings.elo_from_p(1.0) > 2000
 
 
 def test_sprt():
-    assert match.sprt_decision(30, 0, 0, 50, 0.05, 0.05) == "H1"
-    assert match.sprt_decision(0, 30, 0, 50, 0.05, 0.05) == "H0"
-    assert match.sprt_decision(5, 5, 0, 50, 0.05, 0.05) is None
+    assert ratings.sprt_decision(30, 0, 0, 50, 0.05, 0.05) == "H1"
+    assert ratings.sprt_decision(0, 30, 0, 50, 0.05, 0.05) == "H0"
+    assert ratings.sprt_decision(5, 5, 0, 50, 0.05, 0.05) is None
     p0, p1 = 0.5, 1 / (1 + 10 ** (-50 / 400))
-    assert match.sprt_llr(3, 1, 0, 50) == pytest.approx(3 * math.log(p1 / p0)
+    assert ratings.sprt_llr(3, 1, 0, 50) == pytest.approx(3 * math.log(p1 / p0)
                                                        + math.log((1 - p1) / (1 - p0)))
 
 
@@ -37,10 +37,12 @@ def test_bradley_terry_orders_engines():
         recs.append({"black": "a", "white": "b", "winner": "a" if i % 4 else "b"})
         recs.append({"black": "b", "white": "c", "winner": "b" if i % 4 else "c"})
         recs.append({"black": "a", "white": "c", "winner": "a"})
-    r = match.bradley_terry(recs, ["a", "b", "c"])
+    r = ratings.bradley_terry(recs, ["a", "b", "c"])
     assert r["a"][0] > r["b"][0] > r["c"][0]
     assert abs(sum(v[0] for v in r.values())) < 1e-6
     assert all(0 < v[1] < 400 for v in r.values())
+    svg = ratings.ratings_svg([(n, e, h, True) for n, (e, h) in r.items()], "t")
+    assert svg.startswith("<svg") and svg.count("<circle") == 3 and ">a<" in svg
 
 
 def test_schedule_alternates_colours():
@@ -133,16 +135,16 @@ def dataclass_replace(obj, **kw):
 
 
 def test_clock_arithmetic():
-    c = match.Clock(10, 0, 0, grace=0.5)  # absolute
+    c = match_game.MatchClock(10, 0, 0, grace=0.5)  # absolute
     assert c.spend(6) and c.time_left() == (4, 0)
     assert c.spend(4.4)  # inside the grace, but nothing is left now
     assert c.time_left() == (0, 0) and not c.spend(0.6)
-    assert not match.Clock(1, 0, 0, grace=0.5).spend(1.6)
-    c = match.Clock(5, 3, 1, grace=0.5)  # Japanese-style: 3 s a move after main time
+    assert not match_game.MatchClock(1, 0, 0, grace=0.5).spend(1.6)
+    c = match_game.MatchClock(5, 3, 1, grace=0.5)  # Japanese-style: 3 s a move after main time
     assert c.spend(4) and c.spend(3.5)  # the last second of main time, then 2.5 s of byo
     assert c.time_left() == (3, 1)  # a fresh period
     assert not c.spend(3.6)
-    c = match.Clock(0, 10, 5, grace=0.0)  # Canadian: 5 moves in 10 s
+    c = match_game.MatchClock(0, 10, 5, grace=0.0)  # Canadian: 5 moves in 10 s
     for _ in range(5):
         assert c.spend(1.9)
     assert c.time_left() == (10, 5)

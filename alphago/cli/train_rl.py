@@ -14,7 +14,6 @@ train_sl.py flag applies (torchrun for DDP, --resume, ...).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 from alphago.cli.train_sl import build_parser, main as train_main
