@@ -307,19 +307,11 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
                            mix_lambda=lam, nn_cache_size=cache)
         timed = _TimedEvaluator(ev)
+        player = MCTSPlayer(timed, cfg, rollout_weights=w)
         overheads = []
 
-        player = MCTSPlayer(timed, cfg, rollout_weights=w)
-
         def run(cfg=cfg, timed=timed, overheads=overheads, player=player):
-            timed.seconds = 0.0
-            tree = player.tree(19)
-            tree.root_moves = None  # a fresh tree each time (allocated once, as in play)
-            tree.cache.clear()
-            t0 = time.perf_counter()
-            player.search(Position(19), cfg.visits)
-            wall = time.perf_counter() - t0
-            overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
+            overheads.append(_timed_search(player, timed, Position(19), cfg.visits, True))
             return cfg.visits
 
         run()
@@ -328,19 +320,27 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
         if key == "mcts_nn_sims_per_s_no_rollouts":
             out["mcts_search_overhead_pct_opening"] = round(statistics.median(overheads), 1)
             mid = _midgame_position()
-            overheads.clear()
-            for _ in range(max(1, repeats // 2)):
-                timed.seconds = 0.0
-                player.tree(19).root_moves = None
-                t0 = time.perf_counter()
-                player.search(mid, cfg.visits)
-                wall = time.perf_counter() - t0
-                overheads.append(100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9))
-            out["mcts_search_overhead_pct_midgame"] = round(statistics.median(overheads), 1)
+            out["mcts_search_overhead_pct_midgame"] = round(statistics.median(
+                [_timed_search(player, timed, mid, cfg.visits, False)
+                 for _ in range(max(1, repeats // 2))]), 1)
     if "mcts_nn_sims_per_s_two_networks" in out:
         out["mcts_speedup_vs_two_networks"] = round(
             out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
     return out
+
+
+def _timed_search(player, timed, pos: Position, visits: int, clear_cache: bool) -> float:
+    """One search of ``visits`` from a fresh tree (allocated once, as in play); returns the
+    time outside the network in percent of the time inside it."""
+    timed.seconds = 0.0
+    tree = player.tree(pos.size)
+    tree.root_moves = None
+    if clear_cache:
+        tree.cache.clear()
+    t0 = time.perf_counter()
+    player.search(pos, visits)
+    wall = time.perf_counter() - t0
+    return 100.0 * (wall - timed.seconds) / max(timed.seconds, 1e-9)
 
 
 def _midgame_position(moves: int = 150) -> Position:

@@ -7,10 +7,10 @@ import functools
 import numpy as np
 
 from alphago import coords
+from alphago.coords import MAX_SIZE, MIN_SIZE  # noqa: F401  (re-exported)
 from alphago.kernels import board as kb
 
 BLACK, WHITE, EMPTY = kb.BLACK, kb.WHITE, kb.EMPTY
-MIN_SIZE, MAX_SIZE = 5, 19  # sizes the engine supports (GUIs offer 9, 13, 19)
 
 _REASONS = {
     kb.OCCUPIED: "occupied",

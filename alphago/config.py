@@ -77,13 +77,9 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
-    """MCTS settings (AlphaGo's values where the paper gives them). CPU threads are a
-    process setting (torch and numba), see gtp_server.py.
-
-    ``expand_visits``: a leaf edge is expanded (its child node created with network priors)
-    once it has this many visits; before that, its simulations are valued by rollouts alone
-    (and by the value net when there is one). AlphaGo used 40; 1 expands on the first visit.
-    ``nn_cache_size``: evaluations kept by position key (0 turns the cache off)."""
+    """Every MCTS setting (AlphaGo's values where the paper gives them), validated on
+    construction. CPU threads are a process setting (torch and numba), see ``cli/gtp.py``,
+    whose search flags are generated from these fields and ``SEARCH_HELP``."""
 
     visits: int = 400
     seconds: float | None = None
@@ -91,12 +87,64 @@ class SearchConfig:
     virtual_loss: int = 3
     mix_lambda: float = 0.5
     batch_size: int = 8
-    max_nodes: int = 100_000
+    max_nodes: int = 30_000
     rollouts: bool = True
+    rollout_moves_per_point: int = 3
     expand_visits: int = 1
     nn_cache_size: int = 50_000
     resign_threshold: float = -0.9
+    resign_moves: int = 3
+    dirichlet_alpha_19: float = 0.03
+    reuse_max_moves: int = 4
+    reuse_max_fill: float = 0.8
+    ponder_fill: float = 0.5
     seed: int = 0
+
+    def __post_init__(self):
+        checks = [
+            (self.visits >= 1, "visits must be >= 1"),
+            (self.seconds is None or self.seconds > 0, "seconds must be positive"),
+            (self.c_puct > 0, "c_puct must be positive"),
+            (self.virtual_loss >= 0, "virtual_loss must be >= 0"),
+            (0.0 <= self.mix_lambda <= 1.0, "mix_lambda must be within 0..1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.max_nodes >= 16, "max_nodes must be >= 16"),
+            (self.rollout_moves_per_point >= 1, "rollout_moves_per_point must be >= 1"),
+            (self.expand_visits >= 1, "expand_visits must be >= 1"),
+            (self.nn_cache_size >= 0, "nn_cache_size must be >= 0"),
+            (-1.0 <= self.resign_threshold <= 1.0, "resign_threshold must be within -1..1"),
+            (self.resign_moves >= 1, "resign_moves must be >= 1"),
+            (self.dirichlet_alpha_19 > 0, "dirichlet_alpha_19 must be positive"),
+            (self.reuse_max_moves >= 0, "reuse_max_moves must be >= 0"),
+            (0.0 < self.reuse_max_fill <= 1.0, "reuse_max_fill must be within (0, 1]"),
+            (0.0 < self.ponder_fill <= 1.0, "ponder_fill must be within (0, 1]"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+# help text of the search flags (``cli/gtp.py`` makes one flag per SearchConfig field)
+SEARCH_HELP = {
+    "visits": "simulations per move (with --seconds: at most)",
+    "seconds": "cap on seconds per move",
+    "c_puct": "PUCT exploration constant",
+    "virtual_loss": "visits of virtual loss on a path while its batch is evaluated",
+    "mix_lambda": "leaf value (1-L) v + L z: rollout weight L (AlphaGo: 0.5)",
+    "batch_size": "leaves per network call",
+    "max_nodes": "nodes in the preallocated tree (memory: nodes x (n^2+1) x 16 bytes)",
+    "rollouts": "fast rollouts at leaves (on/off)",
+    "rollout_moves_per_point": "a rollout stops after this many moves per board point",
+    "expand_visits": "visits before a leaf is expanded with network priors (AlphaGo: 40)",
+    "nn_cache_size": "network evaluations cached by position (0 = off)",
+    "resign_threshold": "resign when the root value (-1..1) stays below this; -1 never",
+    "resign_moves": "moves in a row below the threshold before resigning",
+    "dirichlet_alpha_19": "root noise alpha on 19x19 (scaled by 361 / n^2 on other sizes)",
+    "reuse_max_moves": "moves past the old root within which its subtree is reused",
+    "reuse_max_fill": "the tree is rebuilt when this fraction of its nodes is in use",
+    "ponder_fill": "pondering stops at this fraction of the nodes",
+    "seed": "random seed",
+}
 
 
 def to_dict(cfg) -> dict:

@@ -9,8 +9,8 @@ top-left ("pd"), with "" or "tt" (on boards up to 19) meaning pass.
 from __future__ import annotations
 
 GTP_COLUMNS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
-MIN_SIZE = 2
-MAX_SIZE = 25
+# the board sizes the engine supports (GUIs offer 9, 13 and 19), the one home of the range
+MIN_SIZE, MAX_SIZE = 5, 19
 
 
 class CoordError(ValueError):

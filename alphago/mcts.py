@@ -103,14 +103,15 @@ class MCTS:
     def set_root(self, pos: Position, noise: float = 0.0) -> None:
         """Search from ``pos``, reusing the subtree when pos follows the old root."""
         reused = self._try_advance(pos)
-        if not reused or self.info[kt.I_NODES] > 0.8 * self.N.shape[0]:
+        if not reused or self.info[kt.I_NODES] > self.cfg.reuse_max_fill * self.N.shape[0]:
             kt.reset(self.N, self.W, self.P, self.C, self.info)
             priors, _ = self._evaluate_positions([pos])
             self.P[0] = priors[0]
         root = self.info[kt.I_ROOT]
         if noise > 0:
             legal = self.P[root] > 0
-            eta = self.rng.dirichlet([0.03 * 361 / (self.size ** 2)] * int(legal.sum()))
+            alpha = self.cfg.dirichlet_alpha_19 * 361 / self.size ** 2
+            eta = self.rng.dirichlet([alpha] * int(legal.sum()))
             self.P[root, legal] = (1 - noise) * self.P[root, legal] + noise * eta
         self.root_moves = list(pos.moves)
         self.root_key = pos.key
@@ -119,7 +120,7 @@ class MCTS:
         if self.root_moves is None or self.root_key is None:
             return False
         old = self.root_moves
-        if pos.moves[: len(old)] != old or len(pos.moves) - len(old) > 4:
+        if pos.moves[: len(old)] != old or len(pos.moves) - len(old) > self.cfg.reuse_max_moves:
             return pos.key == self.root_key and pos.moves == old
         node = self.info[kt.I_ROOT]
         for _, p in pos.moves[len(old):]:
@@ -249,7 +250,7 @@ class MCTS:
             if len(live):
                 sel = slice(None) if len(live) == b else live
                 z[sel] = rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
-                                  3 * self.size * self.size,
+                                  cfg.rollout_moves_per_point * self.size * self.size,
                                   self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
         ks.scatter(self.N, self.W, self.P, self.C, self.info, x["ps"], x["pa"], x["depth"],
                    status, x["mask"], priors, vnet, z, self.use_value, self.use_rollouts,

@@ -92,12 +92,11 @@ class PolicyPlayer:
 class MCTSPlayer:
     searches = True
 
-    def __init__(self, evaluator: Evaluator, cfg: SearchConfig, resign_moves: int = 3,
+    def __init__(self, evaluator: Evaluator, cfg: SearchConfig,
                  rollout_weights: np.ndarray | None = None):
         self.ev = evaluator
         self.cfg = cfg
         self.rollout_weights = rollout_weights
-        self.resign_moves = resign_moves
         self.trees: dict[int, MCTS] = {}
         self.hopeless = 0
         self.lock = threading.Lock()
@@ -134,7 +133,7 @@ class MCTSPlayer:
     def ponder(self, pos: Position, stop: Callable[[], bool]) -> None:
         """Search ``pos`` (the opponent's turn) until ``stop()`` or half the node pool is
         used; the tree is kept, so the next genmove starts from it."""
-        cap = self.cfg.max_nodes // 2
+        cap = int(self.cfg.ponder_fill * self.cfg.max_nodes)
         self.search(pos, stop=lambda: stop() or self.tree(pos.size).nodes() >= cap)
 
     def result(self, t: MCTS, t0: float) -> SearchResult:
@@ -176,7 +175,7 @@ class MCTSPlayer:
             self.hopeless += 1
         else:
             self.hopeless = 0
-        return self.cfg.resign_threshold > -1 and self.hopeless >= self.resign_moves
+        return self.cfg.resign_threshold > -1 and self.hopeless >= self.cfg.resign_moves
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
                 report: Callable[[SearchResult], None]) -> None:

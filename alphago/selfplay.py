@@ -157,7 +157,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
             q = 2 * res.root_winrate - 1
             late = pos.move_number > n * n // 4
             low[mover] = low[mover] + 1 if (q < scfg.resign_threshold and late) else 0
-            if low[mover] >= player.resign_moves:
+            if low[mover] >= player.cfg.resign_moves:
                 would.add(mover)
             pos.play(res.move)
         if not result:

@@ -8,7 +8,6 @@ continues from ``run_dir/last.pt`` with the same data order.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 import math
@@ -26,6 +25,9 @@ from alphago import checkpoint
 from alphago.config import ModelConfig, TrainConfig, to_dict
 from alphago.dataset import PositionShards, iter_batches
 from alphago.model import build_model, count_parameters, with_heads
+from alphago.train_eval import _log_eval, _tensorboard, evaluate
+
+__all__ = ["train", "evaluate", "learning_rate", "make_optimizer", "TrainResult"]
 
 log = logging.getLogger("alphago.train")
 
@@ -145,42 +147,6 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
     return loss, out
 
 
-@torch.no_grad()
-def evaluate(model, shards: PositionShards, device: torch.device, max_positions: int,
-             batch_size: int = 256, autocast: bool = False) -> dict:
-    """top1, top5, nll (and value mse) over the first positions of a split, no symmetry."""
-    model.eval()
-    n = min(len(shards), max_positions)
-    sums = {"top1": 0.0, "top5": 0.0, "nll": 0.0, "value_mse": 0.0}
-    has_policy = has_value = False
-    known = 0
-    for s in range(0, n, batch_size):
-        planes, moves, outcomes = shards.batch(np.arange(s, min(n, s + batch_size)))
-        x = torch.from_numpy(planes).to(device).float().contiguous(
-            memory_format=torch.channels_last)
-        y = torch.from_numpy(moves).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            logits, value = model(x)
-        if logits is not None:
-            has_policy = True
-            logits = logits.float()
-            sums["top1"] += (logits.argmax(1) == y).sum().item()
-            sums["top5"] += (logits.topk(5, 1).indices == y[:, None]).any(1).sum().item()
-            sums["nll"] += F.cross_entropy(logits, y, reduction="sum").item()
-        if value is not None:
-            has_value = True
-            z = torch.from_numpy(outcomes).to(device)
-            sums["value_mse"] += ((z != 0) * (value.float() - z) ** 2).sum().item()
-            known += int((z != 0).sum().item())
-    model.train()
-    out = {"positions": n}
-    if has_policy:
-        out.update({k: sums[k] / n for k in ("top1", "top5", "nll")})
-    if has_value and known:
-        out["value_mse"] = sums["value_mse"] / known
-    return out
-
-
 class _StopFlag:
     """Set by SIGINT/SIGTERM so that the loop checkpoints and leaves cleanly."""
 
@@ -203,24 +169,6 @@ class _StopFlag:
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
-
-
-def _csv_append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow(row)
-
-
-def _tensorboard(run_dir: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # tensorboard is optional
-        log.info("tensorboard not installed: logging to CSV only")
-        return None
-    return SummaryWriter(str(run_dir / "tb"))
 
 
 @dataclasses.dataclass
@@ -258,6 +206,100 @@ class ActiveClock:
         return self.total
 
 
+@dataclasses.dataclass
+class _Start:
+    """Where a run starts: its model and, when resumed, optimizer, average, step, time."""
+
+    model: torch.nn.Module
+    model_cfg: ModelConfig
+    opt_state: dict | None = None
+    ema_state: dict | None = None
+    step: int = 0
+    active_s: float = 0.0  # training seconds of the run before this resume
+
+
+def _start(last: Path, resume: bool, init_from: str | None,
+           model_cfg: ModelConfig | None) -> _Start:
+    if resume and last.exists():
+        state = checkpoint.load_state(last)
+        cfg = ModelConfig(**state["model_config"])
+        model = build_model(cfg)
+        model.load_state_dict(state["weights"])
+        extra = state.get("extra", {})
+        log.info("resumed %s at step %d", last, state["step"])
+        return _Start(model, cfg, state["optimizer"], extra.get("ema_weights"), state["step"],
+                      float(extra.get("active_s", 0.0)))
+    if init_from:
+        return _Start(*_init_model(init_from, model_cfg))
+    if model_cfg is not None:
+        return _Start(build_model(model_cfg), model_cfg)
+    raise ValueError("nothing to train: no model config, no checkpoint to resume or "
+                     "initialise from")
+
+
+def _optimizer(st: _Start, dev: torch.device, cfg: TrainConfig, world: int):
+    """The model on ``dev`` in training mode, its optimizer and weight average (restored
+    when resumed) and the module the steps run (DDP-wrapped on several processes)."""
+    model = st.model
+    model.to(dev).to(memory_format=torch.channels_last).train()
+    opt = make_optimizer(model, cfg)
+    if st.opt_state:
+        opt.load_state_dict(st.opt_state)
+    ema = make_ema(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if ema is not None and st.ema_state is not None:
+        ema.module.load_state_dict(st.ema_state)
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    return opt, ema, ddp
+
+
+def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig, world: int):
+    """(train, val, value-only train, value-only val) position sets; None where absent."""
+    fs = model_cfg.feature_set
+    train_set = PositionShards(shard_dir, "train", fs, per_game=cfg.positions_per_game,
+                               seed=cfg.seed)
+    try:
+        val_set = PositionShards(shard_dir, "val", fs, augment=False,
+                                 max_positions=cfg.eval_positions)
+    except FileNotFoundError:  # a few self-play games may leave the val split empty
+        log.warning("no validation shards: training without evaluation")
+        val_set = None
+    log.info("%d train / %d val positions", len(train_set), len(val_set) if val_set else 0)
+    value_train = value_val = None
+    if value_shards and cfg.value_batch > 0 and model_cfg.heads in ("value", "both"):
+        value_train = PositionShards(value_shards, "train", fs,
+                                     per_game=cfg.value_positions_per_game, seed=cfg.seed)
+        try:
+            value_val = PositionShards(value_shards, "val", fs, augment=False, per_game=1,
+                                       seed=cfg.seed + 1)
+        except FileNotFoundError:
+            value_val = None
+        log.info("value-only rows: %d a batch from %d positions (%d held out)",
+                 cfg.value_batch, len(value_train), len(value_val) if value_val else 0)
+        if len(value_train) < cfg.value_batch * world:
+            log.warning("too few value-only positions (%d) for %d a batch: left out",
+                        len(value_train), cfg.value_batch)
+            value_train = None
+    return train_set, val_set, value_train, value_val
+
+
+def _step(ddp, opt, ema, model, batch, dev, cfg: TrainConfig, model_cfg: ModelConfig,
+          autocast: bool, lr: float) -> dict:
+    """One optimizer step on one batch; returns the loss parts."""
+    planes, moves, outcomes = batch
+    for g in opt.param_groups:
+        g["lr"] = lr
+    x = planes.to(dev, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
+        loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
+                              cfg.value_weight, cfg.reinforce)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if ema is not None:
+        ema.update_parameters(model)
+    return parts
+
+
 def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | None,
           cfg: TrainConfig,
           device: str = "auto", resume: bool = False, max_steps: int | None = None,
@@ -278,96 +320,29 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     autocast = dev.type == "cuda" if bf16 is None else bf16
-    start_step = 0
-    opt_state = ema_state = None
-    active_before = 0.0  # training seconds of the run before this resume
     last = run / "last.pt"
-    if resume and last.exists():
-        state = checkpoint.load_state(last)
-        model_cfg = ModelConfig(**state["model_config"])
-        model = build_model(model_cfg)
-        model.load_state_dict(state["weights"])
-        opt_state, start_step = state["optimizer"], state["step"]
-        ema_state = state.get("extra", {}).get("ema_weights")
-        active_before = float(state.get("extra", {}).get("active_s", 0.0))
-        log.info("resumed %s at step %d", last, start_step)
-    elif init_from:
-        model, model_cfg = _init_model(init_from, model_cfg)
-    elif model_cfg is not None:
-        model = build_model(model_cfg)
-    else:
-        raise ValueError("nothing to train: no model config, no checkpoint to resume or "
-                         "initialise from")
-    model.to(dev).to(memory_format=torch.channels_last).train()
-    opt = make_optimizer(model, cfg)
-    if opt_state:
-        opt.load_state_dict(opt_state)
-    ema = make_ema(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    if ema is not None and ema_state is not None:
-        ema.module.load_state_dict(ema_state)
-    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    train_set = PositionShards(shard_dir, "train", model_cfg.feature_set,
-                               per_game=cfg.positions_per_game, seed=cfg.seed)
-    try:
-        val_set = PositionShards(shard_dir, "val", model_cfg.feature_set, augment=False,
-                                 max_positions=cfg.eval_positions)
-    except FileNotFoundError:  # a few self-play games may leave the val split empty
-        log.warning("no validation shards: training without evaluation")
-        val_set = None
-    log.info("model %s, %d parameters; %d train / %d val positions", model_cfg,
-             count_parameters(model), len(train_set), len(val_set) if val_set else 0)
-    value_train = value_val = None
-    if value_shards and cfg.value_batch > 0 and model_cfg.heads in ("value", "both"):
-        value_train = PositionShards(value_shards, "train", model_cfg.feature_set,
-                                     per_game=cfg.value_positions_per_game, seed=cfg.seed)
-        try:
-            value_val = PositionShards(value_shards, "val", model_cfg.feature_set,
-                                       augment=False, per_game=1, seed=cfg.seed + 1)
-        except FileNotFoundError:
-            value_val = None
-        log.info("value-only rows: %d a batch from %d positions (%d held out)",
-                 cfg.value_batch, len(value_train), len(value_val) if value_val else 0)
-        if len(value_train) < cfg.value_batch * world:
-            log.warning("too few value-only positions (%d) for %d a batch: left out",
-                        len(value_train), cfg.value_batch)
-            value_train = None
-    stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
-                          cfg.data_offset + start_step, value_train, cfg.value_batch)
-    loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
-                                         pin_memory=dev.type == "cuda",
-                                         persistent_workers=False)
-    end = cfg.total_steps if max_steps is None else min(cfg.total_steps, start_step + max_steps)
+    st = _start(last, resume, init_from, model_cfg)
+    model, model_cfg = st.model, st.model_cfg
+    opt, ema, ddp = _optimizer(st, dev, cfg, world)
+    train_set, val_set, value_train, value_val = _datasets(shard_dir, value_shards, cfg,
+                                                           model_cfg, world)
+    log.info("model %s, %d parameters", model_cfg, count_parameters(model))
+    loader = _loader(train_set, value_train, cfg, rank, world, st.step, dev)
+    end = cfg.total_steps if max_steps is None else min(cfg.total_steps, st.step + max_steps)
     tb = _tensorboard(run) if rank == 0 else None
-    step, metrics, seen = start_step, {}, 0
+    step, metrics, seen = st.step, {}, 0
     clock = ActiveClock()
-    bar = tqdm(total=end - start_step, disable=not progress or rank != 0, unit="step")
-
-    def save_last(extra_metrics: dict) -> None:
-        extra = {"train_config": to_dict(cfg), "active_s": active_before + clock.tick(),
-                 **extra_metrics}
-        if ema is not None:
-            extra["ema_weights"] = ema_weights(ema)
-        checkpoint.save(last, model, opt, step, extra)
+    bar = tqdm(total=end - st.step, disable=not progress or rank != 0, unit="step")
 
     with _StopFlag() as flag:
-        for planes, moves, outcomes in loader:
+        for batch in loader:
             out_of_time = max_seconds is not None and clock.tick() >= max_seconds
             if step >= end or flag.stop or out_of_time:
                 break
-            for g in opt.param_groups:
-                g["lr"] = learning_rate(cfg, step)
-            x = planes.to(dev, non_blocking=True).float().contiguous(
-                memory_format=torch.channels_last)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
-                loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
-                                      cfg.value_weight, cfg.reinforce)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if ema is not None:
-                ema.update_parameters(model)
+            parts = _step(ddp, opt, ema, model, batch, dev, cfg, model_cfg, autocast,
+                          learning_rate(cfg, step))
             step += 1
-            seen += len(moves)
+            seen += len(batch[1])
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix({k: f"{v.item():.3f}" for k, v in parts.items()})
@@ -376,13 +351,31 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
                 metrics = _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step,
                                     parts, seen / max(clock.tick(), 1e-9), opt, value_val)
             if rank == 0 and step % cfg.checkpoint_every == 0:
-                save_last({})
+                _save(last, model, opt, ema, step, cfg, st.active_s + clock.tick(), {})
     bar.close()
     if rank == 0:
-        save_last(metrics)
+        _save(last, model, opt, ema, step, cfg, st.active_s + clock.tick(), metrics)
     if world > 1:
         dist.destroy_process_group()
     return TrainResult(step, metrics, flag.stop, clock.tick())
+
+
+def _loader(train_set, value_train, cfg: TrainConfig, rank: int, world: int, step: int,
+            dev: torch.device):
+    """Batches from ``step`` on in the run's data order (``cfg.data_offset`` batches in)."""
+    stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
+                          cfg.data_offset + step, value_train, cfg.value_batch)
+    return torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
+                                       pin_memory=dev.type == "cuda", persistent_workers=False)
+
+
+def _save(last: Path, model, opt, ema, step: int, cfg: TrainConfig, active_s: float,
+          metrics: dict) -> None:
+    """The run's resumable state: weights, optimizer, step, weight average, active time."""
+    extra = {"train_config": to_dict(cfg), "active_s": active_s, **metrics}
+    if ema is not None:
+        extra["ema_weights"] = ema_weights(ema)
+    checkpoint.save(last, model, opt, step, extra)
 
 
 def _init_model(path: str, model_cfg: ModelConfig | None):
@@ -397,44 +390,3 @@ def _init_model(path: str, model_cfg: ModelConfig | None):
     return with_heads(net, model_cfg.heads), model_cfg
 
 
-def _log_eval(model, ema, val_set, dev, cfg, autocast, run, tb, step, parts, rate, opt,
-              value_val=None) -> dict:
-    ev = evaluate(model, val_set, dev, cfg.eval_positions, autocast=autocast)
-    ev_ema = evaluate(ema.module, val_set, dev, cfg.eval_positions, autocast=autocast) \
-        if ema is not None else {}
-    if value_val is not None:  # held-out self-play positions, one a game
-        nets = [(model, ev)] + ([(ema.module, ev_ema)] if ema is not None else [])
-        for net, res in nets:
-            sp = evaluate(net, value_val, dev, cfg.eval_positions, autocast=autocast)
-            res["sp_value_mse"] = sp.get("value_mse", float("nan"))
-    row = {"step": step, "lr": opt.param_groups[0]["lr"], "samples_per_s": round(rate, 1),
-           **{f"train_{k}": round(v.item(), 4) for k, v in parts.items()},
-           **{f"val_{k}": round(v, 4) for k, v in ev.items()},
-           **{f"ema_{k}": round(v, 4) for k, v in ev_ema.items() if k != "positions"},
-           "time": int(time.time())}
-    _csv_append(run / "log.csv", row)
-    if tb is not None:
-        for k, v in row.items():
-            if k not in ("step", "time"):
-                tb.add_scalar(k, v, step)
-    log.info("step %d %s", step, row)
-    best = run / "best.pt"
-    # the best checkpoint: highest top-1 for nets with a policy, else lowest value MSE
-    key, sign = ("top1", 1.0) if "top1" in ev else ("value_mse", -1.0)
-    prev = _best_score(best, key)
-    # with an average kept, the candidate is whichever of the two nets scores better
-    cand, cand_ev = model, ev
-    if ema is not None and key in ev_ema and sign * ev_ema[key] > sign * ev[key]:
-        cand, cand_ev = ema.module, ev_ema
-    if key in cand_ev and (prev is None or sign * cand_ev[key] > sign * prev):
-        checkpoint.save(best, cand, None, step, {"val": cand_ev})
-    return {"val": ev, **({"ema": ev_ema} if ema is not None else {})}
-
-
-def _best_score(path: Path, key: str) -> float | None:
-    if not path.exists():
-        return None
-    try:
-        return checkpoint.load_state(path)["extra"]["val"][key]
-    except (checkpoint.CheckpointError, KeyError):
-        return None

@@ -57,8 +57,8 @@ def main(argv=None) -> int:
 
     player = build_player(o)
     warm_up(player, o["size"])
-    engine = AnalysisEngine(player, write, visits=o["visits"], report_as=args.report_as,
-                            ownership_playouts=args.ownership_playouts, seed=o["seed"])
+    engine = AnalysisEngine(player, write, visits=o["search"].visits, report_as=args.report_as,
+                            ownership_playouts=args.ownership_playouts, seed=o["search"].seed)
     print("alphago-analysis: ready to handle queries", file=sys.stderr, flush=True)
     try:
         return serve(engine, sys.stdin)

@@ -15,6 +15,7 @@ into the numba cache: about a minute, once).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -24,11 +25,14 @@ import zipfile
 from pathlib import Path
 
 from alphago import shipped
+from alphago.coords import MAX_SIZE, MIN_SIZE
 
-OPTION_KEYS = ("model", "visits", "seconds", "threads", "policy_only", "seed", "device",
-               "resign_threshold", "ponder", "komi", "size", "rollouts", "batch_size", "c_puct",
-               "max_nodes", "uniform", "log_level", "mix_lambda", "rollout_policy",
-               "expand_visits", "nn_cache", "policy_temperature", "value_model")
+# the engine's own options and their defaults; the search options come from SearchConfig
+ENGINE_DEFAULTS = {"model": None, "value_model": None, "uniform": False, "policy_only": False,
+                   "policy_temperature": 0.0, "threads": 1, "device": "auto", "ponder": False,
+                   "komi": 7.5, "size": 19, "rollout_policy": None, "log_level": "WARNING"}
+ALIASES = {"nn_cache": "nn_cache_size"}  # older option names, still accepted
+DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,93 +46,101 @@ def build_parser() -> argparse.ArgumentParser:
                          f"for the search; default: {shipped.VALUE_SP.name} with "
                          f"{shipped.POLICY_SL.name}, none with a net that has its own value "
                          "head or any other net; 'none' turns it off")
-    ap.add_argument("--uniform", action="store_true", help="no network: uniform priors")
-    ap.add_argument("--visits", type=int, default=None, help="simulations per move (400)")
-    ap.add_argument("--seconds", type=float, default=None, help="cap on seconds per move")
-    ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch")
+    ap.add_argument("--uniform", action="store_true", default=None,
+                    help="no network: uniform priors")
     ap.add_argument("--policy-only", action="store_true", default=None,
                     help="play the policy network's top move, no search (deterministic)")
     ap.add_argument("--policy-temperature", type=float, default=None,
                     help="with --policy-only: sample moves at this temperature (0 = best)")
-    ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU backend), cpu, onnx, "
-                    "onnx-int8, cuda, cuda:N")
-    ap.add_argument("--resign-threshold", type=float, default=None,
-                    help="resign when the root value (-1..1) stays below this; -1 never")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch (1)")
+    ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU "
+                    "backend), cpu, onnx, onnx-int8, cuda, cuda:N")
     ap.add_argument("--ponder", action="store_true", default=None,
                     help="think on the opponent's time (the tree is reused)")
-    ap.add_argument("--komi", type=float, default=None)
+    ap.add_argument("--komi", type=float, default=None, help="initial komi (7.5)")
     ap.add_argument("--size", type=int, default=None, help="initial board size (19)")
-    ap.add_argument("--rollouts", choices=["on", "off"], default=None,
-                    help="fast rollouts at leaves (on)")
-    ap.add_argument("--mix-lambda", type=float, default=None, help="rollout weight (0.5)")
     ap.add_argument("--rollout-policy", default=None,
                     help="rollout weights .npz (default data/rollout.npz), 'default' for the "
                          "hand-written policy, 'uniform' for random playouts")
-    ap.add_argument("--batch-size", type=int, default=None, help="leaves per network call (8)")
-    ap.add_argument("--c-puct", type=float, default=None)
-    ap.add_argument("--max-nodes", type=int, default=None)
-    ap.add_argument("--expand-visits", type=int, default=None,
-                    help="visits before a leaf is expanded (1; AlphaGo used 40)")
-    ap.add_argument("--nn-cache", type=int, default=None,
-                    help="network evaluations cached by position (50000; 0 = off)")
     ap.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default)")
+    _add_search_flags(ap)
     return ap
 
 
-def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
-    args = ap.parse_args(argv)
-    opts = {"model": None, "visits": 400, "seconds": None, "threads": 1, "policy_only": False,
-            "seed": 0, "device": "auto", "resign_threshold": -0.9, "ponder": False, "komi": 7.5,
-            "size": 19, "rollouts": "on", "batch_size": 8, "c_puct": 5.0, "max_nodes": 30000,
-            "uniform": False, "log_level": "WARNING", "mix_lambda": 0.5,
-            "rollout_policy": None, "expand_visits": 1, "nn_cache": 50_000,
-            "policy_temperature": 0.0, "value_model": None}
-    if args.config:
-        from alphago.config import load_overrides
+def _on_off(text: str) -> bool:
+    if text.lower() in ("on", "true", "1"):
+        return True
+    if text.lower() in ("off", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")
 
-        try:
-            file_opts = load_overrides(args.config)
-        except (OSError, ValueError) as exc:
-            ap.error(f"cannot read config {args.config}: {exc}")
-        file_opts = {k.replace("-", "_"): v for k, v in file_opts.items()}
-        unknown = set(file_opts) - set(OPTION_KEYS)
-        if unknown:
-            ap.error(f"unknown option(s) in {args.config}: {', '.join(sorted(unknown))}")
-        opts.update(file_opts)
-    for key in OPTION_KEYS:
+
+def _add_search_flags(ap: argparse.ArgumentParser) -> None:
+    """One flag per SearchConfig field, typed and documented from the dataclass."""
+    from alphago.config import SEARCH_HELP, SearchConfig
+
+    group = ap.add_argument_group("search (SearchConfig)")
+    for f in dataclasses.fields(SearchConfig):
+        default = f.default
+        kind = _on_off if isinstance(default, bool) else int if isinstance(default, int) \
+            else float
+        names = [f"--{f.name.replace('_', '-')}"]
+        names += [f"--{old.replace('_', '-')}" for old, new in ALIASES.items() if new == f.name]
+        shown = ("on" if default else "off") if isinstance(default, bool) else default
+        group.add_argument(*names, dest=f.name, type=kind, default=None,
+                           help=f"{SEARCH_HELP.get(f.name, '')} ({shown})")
+
+
+def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
+    """Defaults, then the --config file, then the command line; ``o["search"]`` is the
+    validated SearchConfig."""
+    from alphago.config import SearchConfig
+
+    args = ap.parse_args(argv)
+    search_keys = {f.name for f in dataclasses.fields(SearchConfig)}
+    opts = dict(ENGINE_DEFAULTS)
+    if args.config:
+        opts.update(_config_file(ap, args.config, set(ENGINE_DEFAULTS) | search_keys))
+    for key in list(ENGINE_DEFAULTS) + sorted(search_keys):
         value = getattr(args, key, None)
         if value is not None and value is not False:
             opts[key] = value
+    try:
+        opts["search"] = SearchConfig(**{k: opts.pop(k) for k in search_keys if k in opts})
+    except (TypeError, ValueError) as exc:
+        name = str(exc).split()[0]
+        ap.error(f"--{name.replace('_', '-')}: {exc}")
     _check(ap, opts)
     return opts
 
 
+def _config_file(ap, path: str, known: set[str]) -> dict:
+    from alphago.config import load_overrides
+
+    try:
+        file_opts = load_overrides(path)
+    except (OSError, ValueError) as exc:
+        ap.error(f"cannot read config {path}: {exc}")
+    file_opts = {k.replace("-", "_"): v for k, v in file_opts.items()}
+    file_opts = {ALIASES.get(k, k): v for k, v in file_opts.items()}
+    if "rollouts" in file_opts and isinstance(file_opts["rollouts"], str):
+        file_opts["rollouts"] = _on_off(file_opts["rollouts"])
+    unknown = set(file_opts) - known
+    if unknown:
+        ap.error(f"unknown option(s) in {path}: {', '.join(sorted(unknown))}")
+    return file_opts
+
+
 def _check(ap, o) -> None:
-    if o["visits"] is not None and o["visits"] < 1:
-        ap.error("--visits must be at least 1")
-    if o["seconds"] is not None and o["seconds"] <= 0:
-        ap.error("--seconds must be positive")
     if o["threads"] < 1:
         ap.error("--threads must be at least 1")
-    if o["device"] not in ("cpu", "cuda", "auto", "onnx", "onnx-int8") and not str(
-            o["device"]).startswith("cuda:"):
+    if o["device"] not in DEVICES and not str(o["device"]).startswith("cuda:"):
         ap.error(f"--device must be auto, cpu, onnx, onnx-int8, cuda or cuda:N, "
                  f"not {o['device']!r}")
-    if not -1.0 <= o["resign_threshold"] <= 1.0:
-        ap.error("--resign-threshold must be within -1..1")
-    if not 5 <= o["size"] <= 19:
-        ap.error("--size must be within 5..19")
-    if o["batch_size"] < 1 or o["max_nodes"] < 100:
-        ap.error("--batch-size must be >= 1 and --max-nodes >= 100")
-    if o["rollouts"] not in ("on", "off", True, False):
-        ap.error("--rollouts must be on or off")
+    if not MIN_SIZE <= o["size"] <= MAX_SIZE:
+        ap.error(f"--size must be within {MIN_SIZE}..{MAX_SIZE}")
     if o["policy_temperature"] < 0:
         ap.error("--policy-temperature must be >= 0")
-    if o["expand_visits"] < 1 or o["nn_cache"] < 0:
-        ap.error("--expand-visits must be >= 1 and --nn-cache >= 0")
-    if not 0.0 <= o["mix_lambda"] <= 1.0:
-        ap.error("--mix-lambda must be within 0..1")
     rp = o["rollout_policy"]
     if rp is None:
         o["rollout_policy"] = str(shipped.ROLLOUT) if shipped.ROLLOUT.is_file() else "default"
@@ -165,7 +177,6 @@ def build_player(o: dict):
     start-up): ``MCTSPlayer``, or ``PolicyPlayer`` with ``--policy-only``."""
     import torch
 
-    from alphago.config import SearchConfig
     from alphago.evaluator import UniformEvaluator, make_evaluator, search_evaluator
     from alphago.player import MCTSPlayer, PolicyPlayer
     from alphago.rollout_policy import load_weights
@@ -177,21 +188,16 @@ def build_player(o: dict):
         numba.set_num_threads(min(o["threads"], numba.config.NUMBA_NUM_THREADS))
     except (ImportError, ValueError):
         pass
+    cfg = o["search"]
     if o["uniform"]:
         ev = UniformEvaluator()
     elif o["policy_only"]:
         ev = make_evaluator(o["model"], o["device"], o["threads"], 1)
     else:
         ev = search_evaluator(o["model"], o["value_model"], o["device"], o["threads"],
-                              o["batch_size"])
+                              cfg.batch_size)
     if o["policy_only"]:
-        return PolicyPlayer(ev, o["policy_temperature"], o["seed"])
-    cfg = SearchConfig(visits=o["visits"], seconds=o["seconds"], c_puct=o["c_puct"],
-                       batch_size=o["batch_size"], max_nodes=o["max_nodes"],
-                       rollouts=o["rollouts"] in ("on", True),
-                       resign_threshold=o["resign_threshold"],
-                       seed=o["seed"], mix_lambda=o["mix_lambda"],
-                       expand_visits=o["expand_visits"], nn_cache_size=o["nn_cache"])
+        return PolicyPlayer(ev, o["policy_temperature"], cfg.seed)
     rp = o["rollout_policy"]
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
     return MCTSPlayer(ev, cfg, rollout_weights=weights)
@@ -203,7 +209,7 @@ def build_engine(o: dict):
     from alphago.warmup import warm_up
 
     player = build_player(o)
-    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["seed"],
+    engine = GtpEngine(player, komi=o["komi"], size=o["size"], seed=o["search"].seed,
                        ponder=bool(o["ponder"]))
     warm_up(player, o["size"])
     return engine

@@ -14,6 +14,7 @@ from pathlib import Path
 
 
 from alphago import match
+from alphago.coords import MAX_SIZE, MIN_SIZE
 
 
 def _engine(text: str) -> tuple[str, str]:
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
         ap.error("give at least two engines with distinct names")
     if args.scorer == "referee" and not args.referee:
         ap.error("--scorer referee needs --referee COMMAND")
-    if args.games < 1 or args.parallel < 1 or not 5 <= args.size <= 19:
+    if args.games < 1 or args.parallel < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
     game = match.GameConfig(size=args.size, komi=args.komi, handicap=args.handicap,
                             max_moves=args.max_moves, move_timeout=args.move_timeout,

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 
+from alphago.coords import MAX_SIZE, MIN_SIZE
 from alphago.rl import Loop, LoopConfig
 
 
@@ -79,7 +80,8 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
         cfg = LoopConfig(**values)
     except TypeError as exc:
         ap.error(f"bad settings in {stored}: {exc}")
-    checks = [(5 <= cfg.board_size <= 19, "--board-size must be within 5..19"),
+    checks = [(MIN_SIZE <= cfg.board_size <= MAX_SIZE,
+               f"--board-size must be within {MIN_SIZE}..{MAX_SIZE}"),
               (cfg.generations >= 1, "--generations must be >= 1"),
               (cfg.games_per_generation >= 1 and cfg.games_per_task >= 1,
                "--games-per-generation and --games-per-task must be >= 1"),

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from alphago.coords import MAX_SIZE, MIN_SIZE
+
 
 
 def main(argv=None) -> int:
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
                     help="> 0: play with search at this many visits (noise, temperature, "
                          "resignation with a 10%% no-resign share); 0: policy only")
     args = ap.parse_args(argv)
-    if args.games < 1 or not 5 <= args.size <= 19:
+    if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
     from alphago import checkpoint, selfplay
     from alphago.evaluator import make_evaluator
