@@ -1,0 +1,44 @@
+"""The installed commands: every ``[project.scripts]`` entry names a main that prints its
+help, and the shipped weights are found from the package."""
+
+import contextlib
+import importlib
+import io
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def test_the_engine_and_the_analysis_engine_are_installed_commands():
+    assert SCRIPTS["alphago-gtp"] == "alphago.cli.gtp:main"
+    assert SCRIPTS["alphago-analysis"] == "alphago.cli.analysis:main"
+    for name in ("alphago-train", "alphago-selfplay", "alphago-rl", "alphago-match",
+                 "alphago-eval", "alphago-bench", "alphago-campaign"):
+        assert name in SCRIPTS
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_every_command_prints_its_help(name):
+    module, func = SCRIPTS[name].split(":")
+    main = getattr(importlib.import_module(module), func)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = out.getvalue()
+    assert text.startswith("usage:") and len(text.splitlines()) > 3
+
+
+def test_shipped_weights_are_found_from_the_package():
+    from alphago import shipped
+
+    assert shipped.POLICY_SL.is_file() and shipped.ROLLOUT.is_file()
+    assert shipped.default_model().is_file()
+    data_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"]["share/alphago/data"]
+    for pattern in data_files:  # what pip install . copies includes every shipped file
+        assert list(ROOT.glob(pattern)), pattern
