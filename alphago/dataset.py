@@ -235,8 +235,7 @@ class PositionShards:
         colors = unpack_colors(d["stones"][idx], nn)
         planes = features.batch_planes(colors, d["to_move"][idx], d["ko"][idx], d["last"][idx],
                                        syms, n, self.fs)
-        pm = symmetry.point_map(n)
-        moves = pm[syms, d["move"][idx].astype(np.int64)].astype(np.int64)
+        moves = symmetry.moves_in_net_frame(d["move"][idx], syms, n)
         return planes, moves, d["outcome"][idx].astype(np.float32)
 
 

@@ -295,23 +295,34 @@ def _cpu_bf16() -> bool:
 def orient_and_mask(priors: np.ndarray, sym: int, mask: np.ndarray, n: int) -> np.ndarray:
     """A network prior [n*n+1] seen under symmetry ``sym``, back in the board's frame,
     restricted to ``mask`` and renormalised (uniform over the mask if nothing is left)."""
-    pr = priors[symmetry.point_map(n)[sym]] * mask  # the net saw point pm[s, p] for board p
+    pr = symmetry.to_board_frame(priors[None], [sym], n)[0] * mask
     total = pr.sum()
     return pr / total if total > 0 else mask / max(1, mask.sum())
 
 
 def evaluate_positions(evaluator: Evaluator, positions: Sequence[Position],
-                       syms: Sequence[int] | None = None, mask_illegal: bool = True
+                       syms: Sequence[int] | None = None,
+                       masks: Sequence[np.ndarray] | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Priors (in each position's own orientation, illegal moves zeroed, renormalised)
-    and values for positions of one board size."""
+    """Priors and values for positions of one board size, one forward pass: each prior in
+    its position's own frame (``syms``: the symmetry each is shown to the net under),
+    restricted to its mask (default: the legal moves) and renormalised."""
     n = positions[0].size
-    syms = [0] * len(positions) if syms is None else list(syms)
+    syms = [0] * len(positions) if syms is None else [int(s) for s in syms]
     planes = np.stack([features.position_planes(p, evaluator.feature_set, s)
                        for p, s in zip(positions, syms)])
     priors, values = evaluator.evaluate(planes)
     out = np.empty_like(priors)
     for i, (pos, s) in enumerate(zip(positions, syms)):
-        mask = pos.legal_moves() if mask_illegal else np.ones(n * n + 1, np.float32)
+        mask = pos.legal_moves() if masks is None else masks[i]
         out[i] = orient_and_mask(priors[i], s, mask, n)
     return out.astype(np.float32), values.astype(np.float32)
+
+
+def sample_move(weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """The index of the largest weight at temperature 0, else one drawn with probability
+    proportional to weight ^ (1 / temperature): how policies and visit counts are played."""
+    if temperature <= 0:
+        return int(np.argmax(weights))
+    w = np.asarray(weights, np.float64) ** (1.0 / temperature)
+    return int(rng.choice(len(w), p=w / w.sum()))

@@ -13,6 +13,7 @@ import numpy as np
 
 from alphago import symmetry
 from alphago.board import BLACK, Position
+from alphago.kernels import board as kb
 from alphago.kernels import features as kf
 
 HISTORY = 8  # moves of history stored per position and read by the feature kernels
@@ -48,23 +49,50 @@ def last_moves(pos: Position, k: int = HISTORY) -> np.ndarray:
     return out
 
 
+def _planes(fs: FeatureSet, b: int, n: int, to_move: np.ndarray, fill) -> np.ndarray:
+    """[B, C, n, n] uint8: ``fill(core)`` writes the feature set's kernel planes into
+    ``core`` [B, C', n*n]; the colour plane (1 where black is to move) comes after them."""
+    out = np.zeros((b, fs.planes, n * n), np.uint8)
+    fill(out[:, : fs.planes - 1] if fs.color_plane else out)
+    if fs.color_plane:
+        out[:, -1] = (np.asarray(to_move) == BLACK)[:, None]
+    return out.reshape(b, fs.planes, n, n)
+
+
 def batch_planes(colors: np.ndarray, to_move: np.ndarray, ko: np.ndarray, last: np.ndarray,
                  syms: np.ndarray, n: int, fs: FeatureSet) -> np.ndarray:
     """Planes for a batch of stored positions, each under its own symmetry. [B, C, n, n] uint8."""
     from alphago.board import geometry, zobrist_keys
 
-    b = colors.shape[0]
     nbr, diag = geometry(n)
-    out = np.zeros((b, fs.planes, n * n), np.uint8)
     perms = symmetry.point_map(n)[np.asarray(syms, np.int64)].astype(np.int32)
-    core = out[:, : fs.planes - 1] if fs.color_plane else out
-    fill = kf.fill_batch_alphago if fs.kernel_id == 1 else kf.fill_batch_basic
-    fill(np.ascontiguousarray(colors, np.int8), np.asarray(to_move, np.int64),
-         np.asarray(ko, np.int64), np.ascontiguousarray(last, np.int32), perms,
-         nbr, diag, zobrist_keys(n), core)
-    if fs.color_plane:
-        out[:, -1] = (np.asarray(to_move) == BLACK)[:, None]
-    return out.reshape(b, fs.planes, n, n)
+    kernel = kf.fill_batch_alphago if fs.kernel_id == 1 else kf.fill_batch_basic
+
+    def fill(core):
+        kernel(np.ascontiguousarray(colors, np.int8), np.asarray(to_move, np.int64),
+               np.asarray(ko, np.int64), np.ascontiguousarray(last, np.int32), perms,
+               nbr, diag, zobrist_keys(n), core)
+
+    return _planes(fs, colors.shape[0], n, to_move, fill)
+
+
+def state_planes(sts: np.ndarray, metas: np.ndarray, lasts: np.ndarray, syms: np.ndarray,
+                 n: int, fs: FeatureSet) -> np.ndarray:
+    """Planes for a batch of live kernel states (the search's leaves), each under its own
+    symmetry; equal to ``position_planes`` of the same positions. [B, C, n, n] uint8."""
+    from alphago.board import geometry, zobrist_keys
+    from alphago.kernels import search as ks
+
+    nbr, diag = geometry(n)
+    pm = symmetry.point_map(n).astype(np.int64)
+
+    def fill(core):
+        if fs.kernel_id == 1:
+            ks.fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zobrist_keys(n), core)
+        else:
+            ks.fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, core)
+
+    return _planes(fs, len(sts), n, metas[:, kb.M_TOMOVE], fill)
 
 
 def position_planes(pos: Position, fs: FeatureSet | str, sym: int = 0) -> np.ndarray:

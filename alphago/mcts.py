@@ -17,10 +17,10 @@ import numpy as np
 from numba import njit, prange
 
 from alphago import symmetry
-from alphago.board import BLACK, Position
+from alphago.board import Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, NNCache, orient_and_mask
-from alphago.features import HISTORY, last_moves
+from alphago.evaluator import Evaluator, NNCache, orient_and_mask, sample_move
+from alphago.features import HISTORY, last_moves, state_planes
 from alphago.kernels import board as kb
 from alphago.kernels import rollout as kr
 from alphago.kernels import search as ks
@@ -67,6 +67,7 @@ class SearchResult:
     visits: int
     candidates: list[MoveInfo]
     seconds: float
+    hopeless: bool = False  # the mover has been below the resign threshold long enough
 
 
 class MCTS:
@@ -97,7 +98,6 @@ class MCTS:
         self._buf: dict[str, np.ndarray] | None = None
         self.nbr, self.diag = _geometry(size)  # [n*n, 4] int32 neighbours / diagonals
         self.zob = _zob(size)  # [3, n*n] int64 zobrist keys
-        self.pm = symmetry.point_map(size).astype(np.int64)  # [8, n*n+1] symmetry images
 
     # ----- root management ---------------------------------------------------
     def set_root(self, pos: Position, noise: float = 0.0) -> None:
@@ -149,31 +149,18 @@ class MCTS:
                 return priors, values
         syms = self.rng.integers(0, 8, len(miss))
         if len(miss) == b:  # no hits: the leaves' arrays as they are
-            planes = self._planes(sts, metas, lasts, syms)
+            planes = state_planes(sts, metas, lasts, syms, self.size, self.ev.feature_set)
         else:
-            planes = self._planes(sts[miss], metas[miss], lasts[miss], syms)
+            planes = state_planes(sts[miss], metas[miss], lasts[miss], syms, self.size,
+                                  self.ev.feature_set)
         pr, v = self.ev.evaluate(planes)
-        board = np.take_along_axis(pr, self.pm[syms], axis=1)  # the net saw point pm[s, p]
+        board = symmetry.to_board_frame(pr, syms, self.size)
         if self.cache.max_entries == 0:
             return board, np.asarray(v, np.float32)
         for j, i in enumerate(miss):
             self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
         priors[miss], values[miss] = board, v
         return priors, values
-
-    def _planes(self, sts, metas, lasts, syms) -> np.ndarray:
-        fs = self.ev.feature_set
-        n = self.size
-        out = np.zeros((len(sts), fs.planes, n * n), np.uint8)
-        core = out[:, :-1] if fs.color_plane else out
-        if fs.kernel_id == 1:
-            ks.fill_planes_alphago(sts, metas, lasts, syms, self.pm, self.nbr, self.diag,
-                                   self.zob, core)
-        else:
-            ks.fill_planes_basic(sts, metas, lasts, syms, self.pm, self.nbr, self.diag, core)
-        if fs.color_plane:
-            out[:, -1] = (metas[:, kb.M_TOMOVE] == BLACK)[:, None]
-        return out.reshape(len(sts), fs.planes, n, n)
 
     def _evaluate_positions(self, positions):
         """Masked priors and values for whole positions (the root)."""
@@ -292,8 +279,7 @@ class MCTS:
         if temperature <= 0:  # most visits; ties go to the better mean value, then the prior
             q = np.where(n > 0, self.W[root] / np.maximum(n, 1), -2.0)
             return int(np.argmax(n + 1e-3 * (q + 2) + 1e-6 * self.P[root]))
-        w = n ** (1.0 / temperature)
-        return int(self.rng.choice(len(n), p=w / w.sum()))
+        return sample_move(n, temperature, self.rng)
 
 
 def _geometry(n):

@@ -15,9 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from alphago.board import Position
+from alphago.board import BLACK, WHITE, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, evaluate_positions
+from alphago.evaluator import Evaluator, evaluate_positions, sample_move
 from alphago.mcts import MCTS, MoveInfo, SearchResult
 
 log = logging.getLogger("alphago.player")
@@ -67,15 +67,10 @@ class PolicyPlayer:
         else:
             if not pass_ok:
                 priors[pos.pass_move] = 0
-            move = self._pick(priors) if priors.sum() > 0 else pos.pass_move
+            move = (sample_move(priors, self.temperature, self.rng) if priors.sum() > 0
+                    else pos.pass_move)
         cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move])]
         return SearchResult(move, 0.5, 1, cand, time.perf_counter() - t0)
-
-    def _pick(self, priors: np.ndarray) -> int:
-        if self.temperature <= 0:
-            return int(np.argmax(priors))
-        w = priors.astype(np.float64) ** (1.0 / self.temperature)
-        return int(self.rng.choice(len(w), p=w / w.sum()))
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
                 report: Callable[[SearchResult], None]) -> None:
@@ -98,7 +93,7 @@ class MCTSPlayer:
         self.cfg = cfg
         self.rollout_weights = rollout_weights
         self.trees: dict[int, MCTS] = {}
-        self.hopeless = 0
+        self.hopeless = {BLACK: 0, WHITE: 0}
         self.lock = threading.Lock()
 
     def tree(self, size: int) -> MCTS:
@@ -113,7 +108,7 @@ class MCTSPlayer:
             self.trees = {}
 
     def new_game(self) -> None:
-        self.hopeless = 0
+        self.hopeless = {BLACK: 0, WHITE: 0}
         for t in self.trees.values():
             t.root_moves = None
 
@@ -165,17 +160,21 @@ class MCTSPlayer:
             if wins_if_game_ends(pos):
                 move = pos.pass_move  # the opponent passed and we win as the board stands
         res.move = move
-        if allow_resign and self._should_resign(pos, res):
+        res.hopeless = self._hopeless(pos, res)
+        if allow_resign and res.hopeless:
             res.move = RESIGN
         return res
 
-    def _should_resign(self, pos: Position, res: SearchResult) -> bool:
+    def _hopeless(self, pos: Position, res: SearchResult) -> bool:
+        """Count the mover's moves in a row whose root value is below the resign threshold
+        outside the opening (each colour apart: the player may play both sides); True
+        once there are ``resign_moves`` of them."""
         q = 2 * res.root_winrate - 1
-        if q < self.cfg.resign_threshold and pos.move_number > pos.size * pos.size // 4:
-            self.hopeless += 1
-        else:
-            self.hopeless = 0
-        return self.cfg.resign_threshold > -1 and self.hopeless >= self.cfg.resign_moves
+        color = pos.to_move
+        late = pos.move_number > pos.size * pos.size // 4
+        low = q < self.cfg.resign_threshold and late
+        self.hopeless[color] = self.hopeless[color] + 1 if low else 0
+        return self.cfg.resign_threshold > -1 and self.hopeless[color] >= self.cfg.resign_moves
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
                 report: Callable[[SearchResult], None]) -> None:

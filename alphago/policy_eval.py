@@ -39,7 +39,6 @@ def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all"
         last = np.concatenate([a.last for a in arrays])
         moves = torch.from_numpy(np.concatenate([a.move for a in arrays]).astype(np.int64))
         probs = 0
-        pm = symmetry.point_map(n)
         for s in range(symmetries):
             planes = features.batch_planes(colors, to_move, ko, last,
                                            np.full(len(moves), s), n, fs)
@@ -48,7 +47,8 @@ def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all"
             else:
                 logits, _ = model(torch.from_numpy(planes).float().to(device))
                 p = torch.softmax(logits.float(), 1).cpu()
-            probs = probs + p[:, torch.from_numpy(pm[s].astype(np.int64))]
+            probs = probs + torch.from_numpy(
+                symmetry.to_board_frame(p.numpy(), np.full(len(p), s), n))
         probs = probs / symmetries
         totals["positions"] += len(moves)
         totals["top1"] += (probs.argmax(1) == moves).sum().item()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alphago import dataset, features, sgf, symmetry
+from alphago import dataset, sgf, symmetry
 from alphago.board import BLACK, WHITE, Position
-from alphago.evaluator import Evaluator, orient_and_mask
+from alphago.evaluator import Evaluator, evaluate_positions, sample_move
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,28 +62,17 @@ class SearchSelfPlayConfig:
     batch_size: int = 8
 
 
-def _sample(priors: np.ndarray, rng: np.random.Generator, temperature: float) -> int:
-    if temperature <= 0:
-        return int(np.argmax(priors))
-    p = priors.astype(np.float64) ** (1.0 / temperature)
-    return int(rng.choice(len(p), p=p / p.sum()))
-
-
 def _policies(ev: Evaluator, positions: list[Position], rng: np.random.Generator) -> np.ndarray:
     """Sensible-move priors for positions of one board size, one forward pass."""
-    n = positions[0].size
     syms = rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
-    planes = np.stack([features.position_planes(p, ev.feature_set, int(s))
-                       for p, s in zip(positions, syms)])
-    priors, _ = ev.evaluate(planes)
-    out = np.empty_like(priors)
-    for i, (pos, s) in enumerate(zip(positions, syms)):
+    masks = []
+    for pos in positions:
         mask = pos.sensible_moves()
         mask[pos.pass_move] = 0  # pass only when nothing sensible is left
         if not mask.any():
             mask[pos.pass_move] = 1
-        out[i] = orient_and_mask(priors[i], int(s), mask, n)
-    return out
+        masks.append(mask)
+    return evaluate_positions(ev, positions, syms, masks)[0]
 
 
 def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
@@ -110,7 +99,7 @@ def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | N
             for g, pr in zip(group, priors):
                 pos = positions[g]
                 greedy = cfg.greedy_after is not None and pos.move_number >= cfg.greedy_after
-                pos.play(_sample(pr, rng, 0.0 if greedy else cfg.temperature))
+                pos.play(sample_move(pr, 0.0 if greedy else cfg.temperature, rng))
         active = [g for g in active
                   if positions[g].passes < 2 and positions[g].move_number < max_moves]
     games = []
@@ -144,7 +133,6 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
         player.new_game()
         allow = rng.random() >= scfg.no_resign_fraction
         pos = Position(n, cfg.komi, superko=True)
-        low = {BLACK: 0, WHITE: 0}
         would: set[int] = set()
         result = ""
         while pos.passes < 2 and pos.move_number < max_moves:
@@ -154,10 +142,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
             if res.move == RESIGN:
                 result = f"{'W' if mover == BLACK else 'B'}+R"
                 break
-            q = 2 * res.root_winrate - 1
-            late = pos.move_number > n * n // 4
-            low[mover] = low[mover] + 1 if (q < scfg.resign_threshold and late) else 0
-            if low[mover] >= player.cfg.resign_moves:
+            if res.hopeless:  # in a game without resignation: it would have resigned here
                 would.add(mover)
             pos.play(res.move)
         if not result:

@@ -64,6 +64,18 @@ def apply_planes(planes: np.ndarray, s: int) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def to_board_frame(policies: np.ndarray, syms, n: int) -> np.ndarray:
+    """Policies [B, n*n+1] a network gave for planes seen under ``syms[b]``, back in the
+    board's frame: the net saw board point p at ``point_map(n)[s, p]``."""
+    idx = point_map(n).astype(np.int64)[np.asarray(syms, np.int64)]
+    return np.take_along_axis(policies, idx, axis=-1)
+
+
+def moves_in_net_frame(moves: np.ndarray, syms, n: int) -> np.ndarray:
+    """Board moves [B] as the network sees them under ``syms[b]`` (training targets)."""
+    return point_map(n).astype(np.int64)[np.asarray(syms, np.int64), moves.astype(np.int64)]
+
+
 def apply_policy(policy: np.ndarray, s: int, n: int) -> np.ndarray:
     """Transform a [..., n*n+1] policy: out[..., map[s, p]] = policy[..., p]."""
     out = np.empty_like(policy)

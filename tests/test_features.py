@@ -207,3 +207,34 @@ def test_basic_sensible_and_capture_planes_match_the_board_kernels(size):
             assert pl[14, p] == sensible and pl[15, p] == captures, (game, p)
             checked += 1
     assert checked == 6 * size * size
+
+
+def _seeded_positions(n: int, seed: int, moves: int, every: int) -> list[Position]:
+    """Positions along a seeded random game (captures, ko and passes included)."""
+    rng = np.random.default_rng(seed)
+    pos, out = Position(n, superko=True), []
+    for i in range(moves):
+        legal = np.flatnonzero(pos.legal_moves())
+        pos.play(int(rng.choice(legal)))
+        if pos.passes >= 2:
+            break
+        if i % every == 0:
+            out.append(pos.copy())
+    return out
+
+
+@pytest.mark.parametrize("fs_name", sorted(features.FEATURE_SETS))
+def test_search_planes_equal_position_planes_under_every_symmetry(fs_name):
+    """The planes the search builds from its kernel states (``state_planes``, the
+    ``fill_planes_*`` kernels) are the planes ``position_planes`` gives the same positions."""
+    fs = features.get_feature_set(fs_name)
+    for n, seed in ((9, 1), (19, 2)):
+        positions = _seeded_positions(n, seed, moves=3 * n * n // 2, every=7)
+        assert len(positions) >= 10 and any(p.captures(BLACK) + p.captures(WHITE) for p in positions)
+        sts = np.stack([p.st for p in positions])
+        metas = np.stack([p.meta for p in positions])
+        lasts = np.stack([features.last_moves(p).astype(np.int32) for p in positions])
+        for sym in range(8):
+            got = features.state_planes(sts, metas, lasts, np.full(len(positions), sym), n, fs)
+            want = np.stack([features.position_planes(p, fs, sym) for p in positions])
+            assert np.array_equal(got, want), (fs_name, n, sym)
