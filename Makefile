@@ -9,7 +9,11 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: venv play test test-fast bench clean
+.PHONY: venv play test test-fast test-nojit bench clean
+
+# the kernel tests again as plain Python (numba's JIT off), as DESIGN's first convention asks
+NOJIT_TESTS = tests/test_board.py tests/test_features.py tests/test_symmetry.py \
+	tests/test_coords.py tests/test_mcts.py
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +30,10 @@ play: venv
 
 test: venv
 	$(PY) -m pytest -q tests $(ARGS)
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider $(NOJIT_TESTS)
+
+test-nojit: venv
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider $(NOJIT_TESTS)
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow" tests $(ARGS)

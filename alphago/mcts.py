@@ -14,7 +14,6 @@ import time
 from typing import Callable
 
 import numpy as np
-from numba import njit, prange
 
 from alphago import symmetry
 from alphago.board import Position
@@ -27,27 +26,6 @@ from alphago.kernels import search as ks
 from alphago.kernels import tree as kt
 
 MAX_DEPTH = 1000
-
-
-@njit(cache=True, parallel=True)
-def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds, weights):
-    """One playout per leaf, in parallel: the rollout policy with ``weights``, or
-    uniform random moves (true eyes kept) when ``weights`` is empty.
-    Returns +1/-1 (0 for a draw) per leaf: did the leaf's side to move win on area?"""
-    b = sts.shape[0]
-    out = np.zeros(b, np.float32)
-    hist = np.empty(0, np.int64)
-    for i in prange(b):
-        np.random.seed(seeds[i])
-        st = sts[i].copy()
-        meta = metas[i].copy()
-        mover = meta[kb.M_TOMOVE]
-        if weights.shape[0] > 0:
-            kr.policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
-        else:
-            kb.random_playout(st, meta, hist, nbr, diag, zob, max_moves)
-        out[i] = kb.outcome(st, mover, nbr, komi)
-    return out
 
 
 @dataclasses.dataclass
@@ -236,7 +214,7 @@ class MCTS:
             live = np.flatnonzero(status >= ks.ROLLOUT_ONLY)
             if len(live):
                 sel = slice(None) if len(live) == b else live
-                z[sel] = rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
+                z[sel] = kr.rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
                                   cfg.rollout_moves_per_point * self.size * self.size,
                                   self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
         ks.scatter(self.N, self.W, self.P, self.C, self.info, x["ps"], x["pa"], x["depth"],

@@ -1,6 +1,6 @@
 import random
 
-from alphago import fuzz
+from alphago.tools import fuzz
 from alphago.board import BLACK, WHITE
 from alphago.config import SearchConfig
 from alphago.evaluator import UniformEvaluator

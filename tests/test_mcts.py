@@ -11,7 +11,8 @@ from alphago.features import get_feature_set
 from alphago.kernels import board as kb
 from alphago.kernels import tree as kt
 from alphago.kernels import rollout as kr
-from alphago.mcts import MCTS, rollouts
+from alphago.kernels.rollout import rollouts
+from alphago.mcts import MCTS
 
 NO_POLICY = np.zeros(0, np.float32)
 from alphago.player import MCTSPlayer

@@ -154,7 +154,8 @@ def test_replay_matches_sgfmill_on_2000_pro_games(pro_archive):
 def test_fuzzed_sgf_bytes_are_loaded_or_skipped_with_a_reason():
     import random
 
-    from alphago import dataset, sgf_fuzz
+    from alphago import dataset
+    from alphago.tools import sgf_fuzz
 
     data_dir = Path(__file__).parent / "data"
     seeds = [(p.name, p.read_bytes()) for p in sorted(data_dir.glob("*.sgf"))]

@@ -11,7 +11,7 @@ import json
 import sys
 
 
-from alphago import bench
+from alphago.tools import bench
 
 
 def main(argv=None) -> int:

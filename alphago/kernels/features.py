@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from alphago.kernels.board import (EMPTY, F_COLOR, F_HEAD, F_LIBS, F_NEXT, F_SIZE, F_MARK,
-                                   M_KO, M_TOMOVE, OK, _next_stamp, clear, commit,
+                                   M_KO, M_TOMOVE, NF, NM, OK, _next_stamp, clear, commit,
                                    empty_point_tests, is_true_eye, legal_basic, rebuild)
 
 BASIC_PLANES = 16
@@ -362,8 +362,8 @@ def fill_batch_basic(colors, to_move, ko, last, perms, nbr, diag, zob, out):
     perms [B, n*n+1] (point map of each sample's symmetry), out [B, C, n*n] uint8.
     """
     b_count, nn = colors.shape
-    st = np.zeros((9, nn), np.int32)
-    meta = np.zeros(13, np.int64)
+    st = np.zeros((NF, nn), np.int32)
+    meta = np.zeros(NM, np.int64)
     sym_colors = np.empty(nn, np.int8)
     sym_last = np.empty(last.shape[1], np.int32)
     for b in range(b_count):
@@ -376,8 +376,8 @@ def fill_batch_basic(colors, to_move, ko, last, perms, nbr, diag, zob, out):
 def fill_batch_alphago(colors, to_move, ko, last, perms, nbr, diag, zob, out):
     """As fill_batch_basic, with AlphaGo's 48 planes."""
     b_count, nn = colors.shape
-    st = np.zeros((9, nn), np.int32)
-    meta = np.zeros(13, np.int64)
+    st = np.zeros((NF, nn), np.int32)
+    meta = np.zeros(NM, np.int64)
     sym_colors = np.empty(nn, np.int8)
     sym_last = np.empty(last.shape[1], np.int32)
     for b in range(b_count):

@@ -16,11 +16,11 @@ then drawn uniformly among legal moves that do not fill an own true eye.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_LAST, M_LAST2,
-                                   M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, OK, area_score, commit,
-                                   is_true_eye, legal_basic, random_playout)
+                                   M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, NF, NM, OK, area_score,
+                                   commit, is_true_eye, legal_basic, outcome, random_playout)
 from alphago.kernels.features import load_position
 
 PAT_BUCKETS = 1 << 16
@@ -240,8 +240,8 @@ def sgd_epoch(colors, to_move, ko, last, moves, nbr, diag, zob, weights, lr, l2,
     """One pass of softmax regression over stored positions (in ``order``); returns
     (log-likelihood sum, top-1 hits, positions). ``train`` False only measures."""
     nn = colors.shape[1]
-    st = np.zeros((9, nn), np.int32)
-    meta = np.zeros(13, np.int64)
+    st = np.zeros((NF, nn), np.int32)
+    meta = np.zeros(NM, np.int64)
     cands = np.empty(MAX_CANDS, np.int32)
     rel1 = np.empty(MAX_CANDS, np.int32)
     rel2 = np.empty(MAX_CANDS, np.int32)
@@ -316,3 +316,24 @@ def _load(colors, to_move, ko, last, st, meta, nbr, zob):
     nn = colors.shape[0]
     meta[M_LAST] = last[0] if last[0] < nn else -1
     meta[M_LAST2] = last[1] if last[1] < nn else -1
+
+
+@njit(cache=True, parallel=True)
+def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds, weights):
+    """One playout per leaf, in parallel: the rollout policy with ``weights``, or
+    uniform random moves (true eyes kept) when ``weights`` is empty.
+    Returns +1/-1 (0 for a draw) per leaf: did the leaf's side to move win on area?"""
+    b = sts.shape[0]
+    out = np.zeros(b, np.float32)
+    hist = np.empty(0, np.int64)
+    for i in prange(b):
+        np.random.seed(seeds[i])
+        st = sts[i].copy()
+        meta = metas[i].copy()
+        mover = meta[M_TOMOVE]
+        if weights.shape[0] > 0:
+            policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves)
+        else:
+            random_playout(st, meta, hist, nbr, diag, zob, max_moves)
+        out[i] = outcome(st, mover, nbr, komi)
+    return out

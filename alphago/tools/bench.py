@@ -11,16 +11,17 @@ from pathlib import Path
 
 import numpy as np
 
-from alphago import sgf
+from alphago import sgf, shipped
 from alphago.board import Position
 from alphago.kernels import board as kb
 
 
 def default_sgf_source() -> Path:
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "pro_games.tar.gz"
+    """The pro archive beside the checkout, else the test SGFs."""
+    shared = shipped.shared_data() / "pro_games.tar.gz"
     if shared.exists():
         return shared
-    return Path(__file__).resolve().parents[1] / "tests" / "data"
+    return shipped.project_root() / "tests" / "data"
 
 
 def _median_rate(fn, repeats: int) -> float:
@@ -220,7 +221,7 @@ def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
 def _rollout_weights():
     from alphago.rollout_policy import load_weights
 
-    path = Path(__file__).resolve().parents[1] / "data" / "rollout.npz"
+    path = shipped.ROLLOUT
     return load_weights(path if path.exists() else None)[0]
 
 
