@@ -194,10 +194,11 @@ class MCTS:
         cfg = self.cfg
         nbr, diag, zob = self.nbr, self.diag, self.zob
         x = self._buffers(b)
-        ks.gather(self.N, self.W, self.P, self.C, self.info, pos.st, pos.meta, pos.hist,
-                  root_last, nbr, zob, cfg.c_puct, cfg.virtual_loss, self.expand_visits,
-                  self.need_net, x["st"], x["meta"], x["last"], x["mask"], x["ps"], x["pa"],
-                  x["depth"], x["status"], x["key"])
+        tree = kt.Tree(self.N, self.W, self.P, self.C, self.info)
+        leaves = ks.Leaves(x["st"], x["meta"], x["last"], x["mask"], x["ps"], x["pa"],
+                           x["depth"], x["status"], x["key"])
+        ks.gather(tree, pos.st, pos.meta, pos.hist, root_last, nbr, zob, cfg.c_puct,
+                  cfg.virtual_loss, self.expand_visits, self.need_net, leaves)
         status = x["status"]
         a = self.size * self.size + 1
         net = np.flatnonzero(status >= ks.NET_EXPAND)
@@ -217,9 +218,8 @@ class MCTS:
                 z[sel] = kr.rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
                                   cfg.rollout_moves_per_point * self.size * self.size,
                                   self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
-        ks.scatter(self.N, self.W, self.P, self.C, self.info, x["ps"], x["pa"], x["depth"],
-                   status, x["mask"], priors, vnet, z, self.use_value, self.use_rollouts,
-                   cfg.mix_lambda, x["st"], x["meta"], nbr, pos.komi, cfg.virtual_loss)
+        ks.scatter(tree, leaves, priors, vnet, z, self.use_value, self.use_rollouts,
+                   cfg.mix_lambda, nbr, pos.komi, cfg.virtual_loss)
         return b
 
     # ----- results ---------------------------------------------------------------

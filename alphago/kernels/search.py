@@ -8,6 +8,8 @@ the (cached or fresh) evaluations into values and new nodes and backs them up.
 Python only moves arrays between them, so the per-simulation cost is compiled.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -18,6 +20,12 @@ from alphago.kernels.tree import backup, new_node, select_leaf
 
 # status of a simulation's leaf
 SKIP, TERMINAL, ROLLOUT_ONLY, NET_EXPAND, NET_ONLY = range(5)
+
+# one batch's per-simulation buffers, [B, ...] each: the leaf's kernel state (st, meta),
+# its recent moves (last), legal-move mask, path (nodes paths_s, actions paths_a, depth),
+# status and evaluation-cache key
+Leaves = namedtuple("Leaves", ["st", "meta", "last", "mask", "paths_s", "paths_a", "depth",
+                               "status", "key"])
 
 
 @njit(cache=True)
@@ -31,12 +39,16 @@ def position_key(meta, last):
 
 
 @njit(cache=True)
-def gather(N, W, P, C, info, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
-           expand_visits, need_net, leaf_st, leaf_meta, leaf_last, masks, paths_s, paths_a,
-           depths, status, keys):
-    """Select ``leaf_st.shape[0]`` leaves. A leaf whose edge has fewer than
-    ``expand_visits`` visits (counting this one) gets a rollout only, unless
-    ``need_net`` (value net in use, or nothing else to evaluate with)."""
+def gather(tree, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
+           expand_visits, need_net, leaves):
+    """Select ``leaves.st.shape[0]`` leaves of ``tree`` (a ``Tree``) into ``leaves`` (a
+    ``Leaves``). A leaf whose edge has fewer than ``expand_visits`` visits (counting this
+    one) gets a rollout only, unless ``need_net`` (value net in use, or nothing else to
+    evaluate with)."""
+    N, W, P, C, info = tree.N, tree.W, tree.P, tree.C, tree.info
+    leaf_st, leaf_meta, leaf_last, masks = leaves.st, leaves.meta, leaves.last, leaves.mask
+    paths_s, paths_a, depths = leaves.paths_s, leaves.paths_a, leaves.depth
+    status, keys = leaves.status, leaves.key
     b = leaf_st.shape[0]
     h = leaf_last.shape[1]
     nh = root_meta[M_NHIST]
@@ -106,11 +118,14 @@ def fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zob, out):
 
 
 @njit(cache=True)
-def scatter(N, W, P, C, info, paths_s, paths_a, depths, status, masks, priors, vnet, z,
-            use_value, use_rollouts, lam, leaf_st, leaf_meta, nbr, komi, vl):
+def scatter(tree, leaves, priors, vnet, z, use_value, use_rollouts, lam, nbr, komi, vl):
     """Leaf values ``(1 - lam) v + lam z`` (or whichever exists), expansion of the
     NET_EXPAND leaves with their masked, renormalised priors, and backup.
     ``priors`` [B, A] are in the board's frame."""
+    N, W, P, C, info = tree.N, tree.W, tree.P, tree.C, tree.info
+    paths_s, paths_a, depths, status = leaves.paths_s, leaves.paths_a, leaves.depth, \
+        leaves.status
+    masks, leaf_st, leaf_meta = leaves.mask, leaves.st, leaves.meta
     a_count = N.shape[1]
     pr = np.zeros(a_count, np.float32)
     for i in range(paths_s.shape[0]):

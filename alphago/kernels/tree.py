@@ -13,12 +13,17 @@ Selection is AlphaGo's ``argmax Q + u``, ``u = c_puct P sqrt(sum_b N_b) / (1 + N
 with Q = 0 for unvisited edges.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
 from alphago.kernels.board import M_PASSES, commit
 
-I_NODES, I_ROOT = 0, 1
+I_NODES, I_ROOT = 0, 1  # slots of ``info``
+
+# the tree's arrays as one argument of the batch kernels (numba takes named tuples)
+Tree = namedtuple("Tree", ["N", "W", "P", "C", "info"])
 
 
 @njit(cache=True)
