@@ -43,7 +43,7 @@ def game_arrays(rec: sgf.GameRecord) -> GameArrays:
     to_move = np.empty(t, np.int8)
     ko = np.empty(t, np.int16)
     for i, (pos, color, _) in enumerate(rec.replay()):
-        colors[i] = pos.st[0]
+        colors[i] = pos.colors.ravel()
         to_move[i] = color
         ko[i] = pos.ko if color == pos.to_move else -1
     moves = np.array([p for _, p in rec.moves], np.int16)

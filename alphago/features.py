@@ -98,6 +98,6 @@ def state_planes(sts: np.ndarray, metas: np.ndarray, lasts: np.ndarray, syms: np
 def position_planes(pos: Position, fs: FeatureSet | str, sym: int = 0) -> np.ndarray:
     """Planes of a live position under one symmetry. [C, n, n] uint8."""
     fs = get_feature_set(fs) if isinstance(fs, str) else fs
-    colors = pos.st[0].astype(np.int8)[None]
+    colors = pos.colors.reshape(1, -1).astype(np.int8)
     return batch_planes(colors, np.array([pos.to_move]), np.array([pos.ko]),
                         last_moves(pos)[None], np.array([sym]), pos.size, fs)[0]

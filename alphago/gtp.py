@@ -12,6 +12,7 @@ go to stderr.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import time
@@ -65,11 +66,7 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         return line.split("#", 1)[0].strip()
 
     def commands(self) -> list[str]:
-        names = []
-        for attr in dir(self):
-            if attr.startswith("cmd_"):
-                names.append(_command_name(attr[4:]))
-        return sorted(names)
+        return sorted(_registry(type(self)))
 
     def handle(self, raw: str) -> str | None:
         if len(raw) > MAX_LINE:
@@ -85,9 +82,10 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
             if not parts:
                 return f"?{cid} missing command\n\n"
         name, args = parts[0], parts[1:]
-        handler = getattr(self, "cmd_" + _method_name(name), None)
-        if handler is None or name not in self.commands():
+        method = _registry(type(self)).get(name)
+        if method is None:
             return f"?{cid} unknown command\n\n"
+        handler = getattr(self, method)
         try:
             result = handler(args, cid)
         except GtpError as exc:
@@ -323,5 +321,7 @@ def _command_name(method_suffix: str) -> str:
     return f"{family}-{rest}" if family in _DASHED and rest else method_suffix
 
 
-def _method_name(command: str) -> str:
-    return command.replace("-", "_")
+@functools.lru_cache(maxsize=None)
+def _registry(cls) -> dict[str, str]:
+    """{command name: handler method name} of an engine class, built once."""
+    return {_command_name(attr[4:]): attr for attr in dir(cls) if attr.startswith("cmd_")}

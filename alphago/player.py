@@ -28,7 +28,7 @@ def settled(pos: Position) -> bool:
     """Every empty region borders one colour only: nothing is left to play for
     under area scoring (dead stones aside)."""
     owner = pos.area_owner()
-    empty = pos.st[0] == 0
+    empty = pos.colors.ravel() == 0
     return bool(np.all(owner[empty] != 0))
 
 

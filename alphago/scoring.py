@@ -36,7 +36,7 @@ def chains(pos: Position) -> list[list[int]]:
     """Every chain as a sorted list of points."""
     head = pos.st[kb.F_HEAD]
     groups: dict[int, list[int]] = {}
-    for p in np.flatnonzero(pos.st[kb.F_COLOR] != 0):
+    for p in np.flatnonzero(pos.colors.ravel() != 0):
         groups.setdefault(int(head[p]), []).append(int(p))
     return [sorted(g) for g in groups.values()]
 
@@ -54,7 +54,7 @@ def dead_stones(pos: Position, playouts: int = 200, seed: int = 0) -> np.ndarray
 
 def without_dead(pos: Position, dead: np.ndarray) -> Position:
     clean = Position(pos.size, pos.komi, superko=False)
-    colors = pos.st[kb.F_COLOR].copy()
+    colors = pos.colors.ravel().copy()
     colors[dead] = 0
     clean.setup(np.flatnonzero(colors == BLACK), np.flatnonzero(colors == WHITE))
     return clean
@@ -75,7 +75,7 @@ def status_list(pos: Position, status: str, seed: int = 0) -> list[list[int]]:
         want_dead = status == "dead"
         return [g for g in chains(pos) if bool(dead[g[0]]) == want_dead]
     owner = without_dead(pos, dead).area_owner()
-    empty_or_dead = (pos.st[kb.F_COLOR] == 0) | dead
+    empty_or_dead = (pos.colors.ravel() == 0) | dead
     code = {"black_territory": BLACK, "white_territory": WHITE, "dame": 0}[status]
     pts = np.flatnonzero(empty_or_dead & (owner == code))
     return [[int(p)] for p in pts]
