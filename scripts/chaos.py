@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alphago import chaos  # noqa: E402
+from alphago.tools import chaos  # noqa: E402
 
 RL_GAMES = 8
 

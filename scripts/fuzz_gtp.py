@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alphago import fuzz  # noqa: E402
+from alphago.tools import fuzz  # noqa: E402
 from alphago.board import BLACK, WHITE  # noqa: E402
 from alphago.gtp import GtpEngine  # noqa: E402
 

@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alphago import dataset, sgf, sgf_fuzz  # noqa: E402
+from alphago import dataset, sgf  # noqa: E402
+from alphago.tools import sgf_fuzz  # noqa: E402
 
 
 def seeds(real: int) -> list[tuple[str, bytes]]:
