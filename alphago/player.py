@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from alphago import symmetry
 from alphago.board import BLACK, WHITE, Position
 from alphago.config import SearchConfig
 from alphago.evaluator import Evaluator, evaluate_positions, sample_move
@@ -41,32 +42,62 @@ def wins_if_game_ends(pos: Position, playouts: int = 64) -> bool:
     return score > 0 if pos.to_move == 1 else score < 0
 
 
+def playout_mask(pos: Position) -> np.ndarray:
+    """The moves of a game played out: the sensible ones, pass only when none is left (so
+    dead stones get captured and the area count at two passes is exact)."""
+    mask = pos.sensible_moves()
+    mask[pos.pass_move] = 0
+    if not mask.any():
+        mask[pos.pass_move] = 1
+    return mask
+
+
 class PolicyPlayer:
     """The policy network's most probable sensible move, no search (deterministic); with
     ``temperature`` > 0 a move sampled from the sensible priors ^ (1 / temperature), as
-    the paper's RL-vs-SL games were played."""
+    the paper's RL-vs-SL games were played.
+
+    ``playout_rules``: play as self-play does (``selfplay.play_games`` plays with this
+    player): each position is shown to the net under a random symmetry and the player
+    passes only when nothing sensible is left. Otherwise (the engine's default) the net
+    sees the board as it is, may pass when it prefers to, and passes after the opponent's
+    pass when it wins as the board stands. ``seed`` may be a numpy Generator to share."""
 
     searches = False  # no tree: nothing to ponder, no visit counts to show
 
-    def __init__(self, evaluator: Evaluator, temperature: float = 0.0, seed: int = 0):
+    def __init__(self, evaluator: Evaluator, temperature: float = 0.0,
+                 seed: int | np.random.Generator = 0, playout_rules: bool = False):
         self.ev = evaluator
         self.temperature = temperature
         self.rng = np.random.default_rng(seed)
+        self.playout_rules = playout_rules
 
     def policy(self, pos: Position) -> np.ndarray:
         priors, _ = evaluate_positions(self.ev, [pos])
         return priors[0]
 
+    def move_priors(self, positions: list[Position], cleanup: bool = False) -> np.ndarray:
+        """[B, n*n+1] priors over the moves this player may play in each position (one
+        board size, one forward pass); all zero where it can only pass."""
+        if self.playout_rules:
+            syms = self.rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
+            return evaluate_positions(self.ev, positions, syms,
+                                      [playout_mask(p) for p in positions])[0]
+        priors = evaluate_positions(self.ev, positions)[0]
+        for pr, pos in zip(priors, positions):
+            pr *= pos.sensible_moves()
+            if cleanup and not settled(pos):
+                pr[pos.pass_move] = 0
+        return priors
+
     def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
                 **_) -> SearchResult:
         t0 = time.perf_counter()
-        priors = self.policy(pos) * pos.sensible_moves()
-        pass_ok = not cleanup or settled(pos)
-        if pos.last_move == pos.pass_move and wins_if_game_ends(pos):
+        priors = self.move_priors([pos], cleanup)[0]
+        if (not self.playout_rules and pos.last_move == pos.pass_move
+                and wins_if_game_ends(pos)):
             move = pos.pass_move  # the opponent passed and we win as the board stands
         else:
-            if not pass_ok:
-                priors[pos.pass_move] = 0
             move = (sample_move(priors, self.temperature, self.rng) if priors.sum() > 0
                     else pos.pass_move)
         cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move])]

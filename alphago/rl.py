@@ -295,7 +295,8 @@ class Loop:
                 f"--device cpu --seed {seed} --size {cfg.board_size} --komi {cfg.komi}")
         if visits > 0:
             return base + f" --visits {visits} --resign-threshold -0.95"
-        return base + " --policy-only --policy-temperature 1"
+        # the player self-play uses: same symmetries, same pass rule, temperature 1
+        return base + " --policy-only --policy-temperature 1 --playout-rules"
 
     def gate(self, g: int, state: dict) -> dict:
         from alphago import match

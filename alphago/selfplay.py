@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alphago import dataset, sgf, symmetry
+from alphago import dataset, sgf
 from alphago.board import BLACK, WHITE, Position
-from alphago.evaluator import Evaluator, evaluate_positions, sample_move
+from alphago.evaluator import Evaluator, sample_move
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,25 +62,16 @@ class SearchSelfPlayConfig:
     batch_size: int = 8
 
 
-def _policies(ev: Evaluator, positions: list[Position], rng: np.random.Generator) -> np.ndarray:
-    """Sensible-move priors for positions of one board size, one forward pass."""
-    syms = rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
-    masks = []
-    for pos in positions:
-        mask = pos.sensible_moves()
-        mask[pos.pass_move] = 0  # pass only when nothing sensible is left
-        if not mask.any():
-            mask[pos.pass_move] = 1
-        masks.append(mask)
-    return evaluate_positions(ev, positions, syms, masks)[0]
-
-
 def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
                names: tuple[str, str] = ("current", "current")) -> list[SelfPlayGame]:
     """Play ``cfg.games`` games; with ``white_ev`` the evaluators swap colours every other
     game so that each side plays both colours."""
+    from alphago.player import PolicyPlayer
+
     rng = np.random.default_rng(cfg.seed)
     white_ev = white_ev or black_ev
+    players = {id(ev): PolicyPlayer(ev, cfg.temperature, rng, playout_rules=True)
+               for ev in (black_ev, white_ev)}  # the gate's --playout-rules player
     max_moves = cfg.max_moves or 2 * cfg.size * cfg.size
     positions = [Position(cfg.size, cfg.komi, superko=True) for _ in range(cfg.games)]
     sides = [(black_ev, white_ev) if g % 2 == 0 else (white_ev, black_ev)
@@ -95,7 +86,7 @@ def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | N
         for group in by_ev.values():
             pos0 = positions[group[0]]
             ev = sides[group[0]][0] if pos0.to_move == BLACK else sides[group[0]][1]
-            priors = _policies(ev, [positions[g] for g in group], rng)
+            priors = players[id(ev)].move_priors([positions[g] for g in group])
             for g, pr in zip(group, priors):
                 pos = positions[g]
                 greedy = cfg.greedy_after is not None and pos.move_number >= cfg.greedy_after

@@ -117,3 +117,33 @@ def test_search_selfplay_games_and_resign_bookkeeping(tmp_path):
         stats["would_resign"]
     info = write_games(games, cfg, tmp_path)
     assert info["resign"]["no_resign_games"] == 2
+
+
+def test_self_play_and_the_gate_play_with_one_player(tmp_path):
+    """Self-play's moves are those of PolicyPlayer(playout_rules=True), the player the RL
+    loop's gate starts (alphago-gtp --policy-only --playout-rules)."""
+    import shlex
+
+    from alphago import shipped
+    from alphago.board import Position
+    from alphago.cli import gtp as cli
+    from alphago.evaluator import sample_move
+    from alphago.player import PolicyPlayer, playout_mask
+    from alphago.rl import Loop, LoopConfig
+
+    cfg = SelfPlayConfig(games=1, size=9, seed=5, max_moves=60)
+    game = play_games(UniformEvaluator(), cfg)[0]
+    rng = np.random.default_rng(5)
+    player = PolicyPlayer(UniformEvaluator(), 1.0, rng, playout_rules=True)
+    pos = Position(9, cfg.komi, superko=True)
+    while pos.passes < 2 and pos.move_number < 60:
+        pos.play(sample_move(player.move_priors([pos])[0], 1.0, rng))
+    assert pos.moves == game.moves
+    # pass only when nothing sensible is left
+    assert playout_mask(Position(9))[81] == 0
+    command = Loop(tmp_path, LoopConfig(board_size=9)).engine_command(shipped.POLICY_SL, 3)
+    argv = shlex.split(command)[3:]  # after "python -m alphago.cli.gtp"
+    o = cli.resolve_options(cli.build_parser(), argv)
+    gate_player = cli.build_player(o)
+    assert isinstance(gate_player, PolicyPlayer) and gate_player.playout_rules
+    assert gate_player.temperature == 1.0

@@ -29,7 +29,7 @@ from alphago.coords import MAX_SIZE, MIN_SIZE
 
 # the engine's own options and their defaults; the search options come from SearchConfig
 ENGINE_DEFAULTS = {"model": None, "value_model": None, "uniform": False, "policy_only": False,
-                   "policy_temperature": 0.0, "threads": 1, "device": "auto", "ponder": False,
+                   "policy_temperature": 0.0, "playout_rules": False, "threads": 1, "device": "auto", "ponder": False,
                    "komi": 7.5, "size": 19, "rollout_policy": None, "log_level": "WARNING"}
 ALIASES = {"nn_cache": "nn_cache_size"}  # older option names, still accepted
 DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="play the policy network's top move, no search (deterministic)")
     ap.add_argument("--policy-temperature", type=float, default=None,
                     help="with --policy-only: sample moves at this temperature (0 = best)")
+    ap.add_argument("--playout-rules", action="store_true", default=None,
+                    help="with --policy-only: play as self-play does (random symmetry, pass "
+                         "only when nothing sensible is left), as the RL loop's gate does")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch (1)")
     ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU "
                     "backend), cpu, onnx, onnx-int8, cuda, cuda:N")
@@ -197,7 +200,7 @@ def build_player(o: dict):
         ev = search_evaluator(o["model"], o["value_model"], o["device"], o["threads"],
                               cfg.batch_size)
     if o["policy_only"]:
-        return PolicyPlayer(ev, o["policy_temperature"], cfg.seed)
+        return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]))
     rp = o["rollout_policy"]
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
     return MCTSPlayer(ev, cfg, rollout_weights=weights)
