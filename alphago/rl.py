@@ -213,19 +213,23 @@ class Loop:
         while state["generation"] <= last:
             g = state["generation"]
             if state["phase"] == "selfplay":
-                self.selfplay(g, state)
+                with _Timed(state, g, "selfplay"):
+                    self.selfplay(g, state)
                 state["phase"] = "train"
                 self.save_state(state)
             if state["phase"] == "train":
-                self.train(g, state)
+                with _Timed(state, g, "train"):
+                    self.train(g, state)
                 state["phase"] = "gate"
                 self.save_state(state)
             if state["phase"] == "gate":
-                self.gate(g, state)
+                with _Timed(state, g, "gate"):
+                    self.gate(g, state)
                 state["generation"] = g + 1
                 state["phase"] = "selfplay"
                 self.save_state(state)
                 self.write_ratings(state)
+                write_json_atomic(self.dir / "summary.json", run_summary(self.dir))
         return state
 
     def selfplay(self, g: int, state: dict) -> list[dict]:
@@ -343,3 +347,69 @@ class Loop:
         points = [(f"gen {r['generation']}", r["elo"], None, r["promoted"]) for r in rows]
         (self.dir / "ratings.svg").write_text(
             ratings_svg(points, "Elo by generation (filled: promoted to best)", connect=True))
+
+
+class _Timed:
+    """Adds a phase's wall and CPU seconds (this process and its finished local workers;
+    Ray workers elsewhere are not counted) to ``state["seconds"][generation][phase]``;
+    a phase cut short by a kill is counted again when it is rerun."""
+
+    def __init__(self, state: dict, g: int, phase: str):
+        self.entry = state.setdefault("seconds", {}).setdefault(str(g), {})
+        self.phase = phase
+
+    @staticmethod
+    def _cpu() -> float:
+        import resource
+
+        own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def __enter__(self):
+        self.wall, self.cpu = time.time(), self._cpu()
+        return self
+
+    def __exit__(self, *exc):
+        done = self.entry.setdefault(self.phase, {"wall_s": 0.0, "cpu_s": 0.0})
+        done["wall_s"] = round(done["wall_s"] + time.time() - self.wall, 1)
+        done["cpu_s"] = round(done["cpu_s"] + self._cpu() - self.cpu, 1)
+        return False
+
+
+def run_summary(run_dir: str | os.PathLike) -> dict:
+    """What a run has bought: self-play games, wall and CPU hours by phase, and each
+    generation's gate (wins, Wilson interval, Elo against the best with its interval,
+    promotion) with the cumulative rating."""
+    from alphago.ratings import wilson
+
+    run = Path(run_dir)
+    state = json.loads((run / "state.json").read_text())
+    games = {}
+    for done in sorted(run.glob("games/gen_*/task_*/done.json")):
+        g = int(done.parent.parent.name.split("_")[1])
+        games[g] = games.get(g, 0) + int(json.loads(done.read_text()).get("games", 0))
+    seconds = state.get("seconds", {})
+    totals: dict[str, dict[str, float]] = {}
+    for phases in seconds.values():
+        for phase, t in phases.items():
+            tot = totals.setdefault(phase, {"wall_h": 0.0, "cpu_h": 0.0})
+            tot["wall_h"] += t["wall_s"] / 3600
+            tot["cpu_h"] += t["cpu_s"] / 3600
+    rows = []
+    for h in state["history"]:
+        g, n = h["generation"], h["games"]
+        lo, hi = wilson(h["wins"], n) if n else (0.0, 1.0)
+        rows.append({"generation": g, "selfplay_games": games.get(g, 0), "gate_games": n,
+                     "gate_wins": h["wins"], "winrate": h["winrate"], "ci95": [lo, hi],
+                     "elo_vs_best": round(h["elo_vs_best"], 1),
+                     "elo_ci95": [round(elo_from_p(min(max(x, 1e-3), 1 - 1e-3)), 1)
+                                  for x in (lo, hi)],
+                     "rating": round(state["ratings"].get(str(g), 0.0), 1),
+                     "promoted": h["promoted"], "opponent": h["opponent"],
+                     "seconds": seconds.get(str(g), {})})
+    return {"generations": len(rows), "best": state["best"],
+            "selfplay_games": sum(games.values()),
+            "hours": {k: {x: round(v, 3) for x, v in t.items()} for k, t in totals.items()},
+            "cpu_hours": round(sum(t["cpu_h"] for t in totals.values()), 3),
+            "generation_results": rows}

@@ -48,6 +48,17 @@ def check_run(run_dir: Path, generations: int, games: int = 8):
     assert [r["generation"] for r in ratings] == list(range(generations + 1))
     assert (run_dir / "ratings.svg").read_text().startswith("<svg")
     checkpoint.load_model(run_dir / "best.pt")
+    # the run's summary: every generation's games, its gate with an interval, the hours
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "rl_loop.py"), "--run-dir",
+                          str(run_dir), "--summary"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary == json.loads((run_dir / "summary.json").read_text())
+    assert summary["generations"] == generations and summary["selfplay_games"] == games * generations
+    for row in summary["generation_results"]:
+        assert row["gate_games"] == 4 and row["ci95"][0] <= row["winrate"] <= row["ci95"][1]
+        assert row["elo_ci95"][0] <= row["elo_vs_best"] <= row["elo_ci95"][1]
+    assert summary["cpu_hours"] > 0 and set(summary["hours"]) == {"selfplay", "train", "gate"}
     return state
 
 

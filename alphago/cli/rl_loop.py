@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", help="cpu or cuda for self-play and training")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--summary", action="store_true",
+                    help="print the run's summary (games, hours, each gate with its interval, "
+                         "ratings) and exit; also kept in RUN_DIR/summary.json")
     return ap
 
 
@@ -101,6 +104,14 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
 def main(argv=None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    if args.summary:
+        from alphago.rl import run_summary
+
+        try:
+            print(json.dumps(run_summary(args.run_dir), indent=1))
+        except FileNotFoundError:
+            ap.error(f"no run in {args.run_dir} (state.json missing)")
+        return 0
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
