@@ -73,6 +73,9 @@ class TrainConfig:
     # (AlphaGo drew 1 per game against overfitting to the shared outcome of a game)
     positions_per_game: int = 0
     reinforce: bool = False  # policy gradient: log-likelihood weighted by outcome - baseline
+    # expert iteration: the policy learns the shards' search visit distributions (where they
+    # hold them) instead of the move played
+    visit_targets: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,10 @@ A shard stores positions, not planes, so one copy of the data serves every
 feature set: per position the stones bit-packed (2 bits a point), side to move,
 ko point, the last ``HISTORY`` moves, the move played and the game's outcome from
 the mover's view. About 120 bytes a 19x19 position; planes and a random
-symmetry are made per batch by the numba kernels.
+symmetry are made per batch by the numba kernels. Search self-play adds each
+position's root visit distribution, sparse (``pi_moves``/``pi_probs``: the
+``PI_TOP`` most visited moves and their shares), the policy target of expert
+iteration.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from alphago import features, sgf
 from alphago.features import HISTORY, FeatureSet
 
 SHARD_FIELDS = ("stones", "to_move", "ko", "last", "move", "outcome", "game")
+TARGET_FIELDS = ("pi_moves", "pi_probs")  # optional: search visit distributions
+PI_TOP = 16  # moves kept of a visit distribution (sparse; the rest is renormalised away)
 
 
 @dataclasses.dataclass
@@ -33,6 +38,26 @@ class GameArrays:
     last: np.ndarray  # [T, HISTORY] int16
     move: np.ndarray  # [T] int16
     outcome: np.ndarray  # [T] int8: +1 the mover won, -1 lost, 0 unknown
+    pi_moves: np.ndarray | None = None  # [T, PI_TOP] int16, -1 padding: most visited moves
+    pi_probs: np.ndarray | None = None  # [T, PI_TOP] float16: their visit shares
+
+    def select(self, keep: np.ndarray) -> "GameArrays":
+        """The positions where ``keep`` is true."""
+        return GameArrays(*(None if getattr(self, f.name) is None else getattr(self, f.name)[keep]
+                            for f in dataclasses.fields(self)))
+
+
+def sparse_targets(distributions: list[dict[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Visit distributions ({move: share}, one per position) -> (pi_moves, pi_probs), the
+    ``PI_TOP`` largest shares of each, renormalised."""
+    moves = np.full((len(distributions), PI_TOP), -1, np.int16)
+    probs = np.zeros((len(distributions), PI_TOP), np.float16)
+    for i, dist in enumerate(distributions):
+        top = sorted(dist.items(), key=lambda kv: -kv[1])[:PI_TOP]
+        total = sum(p for _, p in top) or 1.0
+        for j, (m, p) in enumerate(top):
+            moves[i, j], probs[i, j] = m, p / total
+    return moves, probs
 
 
 def game_arrays(rec: sgf.GameRecord) -> GameArrays:
@@ -90,13 +115,15 @@ class ShardWriter:
     def flush(self) -> None:
         if not self.buf:
             return
-        cat = {f.name: np.concatenate([getattr(a, f.name) for a, _ in self.buf])
-               for f in dataclasses.fields(GameArrays)}
+        fields = [f.name for f in dataclasses.fields(GameArrays)
+                  if all(getattr(a, f.name) is not None for a, _ in self.buf)]
+        cat = {k: np.concatenate([getattr(a, k) for a, _ in self.buf]) for k in fields}
         game = np.concatenate([np.full(len(a.move), g, np.int32) for a, g in self.buf])
         path = self.dir / f"{self.prefix}{self.index:05d}.npz"
         tmp = path.with_suffix(".tmp.npz")
+        extra = {k: cat[k] for k in TARGET_FIELDS if k in cat}
         np.savez(tmp, stones=pack_colors(cat["colors"]), to_move=cat["to_move"], ko=cat["ko"],
-                 last=cat["last"], move=cat["move"], outcome=cat["outcome"], game=game)
+                 last=cat["last"], move=cat["move"], outcome=cat["outcome"], game=game, **extra)
         os.replace(tmp, path)
         self.positions += len(game)
         self.index += 1
@@ -187,7 +214,10 @@ class PositionShards:
     """All positions of one split in memory (packed); batches of planes on demand.
 
     ``batch(indices, rng)`` returns (planes [B,C,n,n] uint8, move [B] int64,
-    outcome [B] float32), each sample under a random symmetry when augmenting.
+    outcome [B] float32), each sample under a random symmetry when augmenting; with
+    ``targets=True`` a fourth array, the policy targets [B, n*n+1] float32 in the net's
+    frame: the visit distribution where the shards hold one (``has_targets``), else the
+    played move.
     """
 
     def __init__(self, shard_dir: str | os.PathLike | Sequence[str | os.PathLike], split: str,
@@ -202,16 +232,20 @@ class PositionShards:
         paths = [p for d in dirs for p in sorted(Path(d, split).glob("shard_*.npz"))]
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
-        parts = {k: [] for k in SHARD_FIELDS}
+        parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS}
         total = 0
         for path in paths:
             with np.load(path) as z:
-                for k in SHARD_FIELDS:
-                    parts[k].append(z[k])
+                for k in SHARD_FIELDS + TARGET_FIELDS:
+                    if k in z.files:
+                        parts[k].append(z[k])
             total += len(parts["move"][-1])
             if max_positions and total >= max_positions:
                 break
-        self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()}
+        # visit targets only where every shard has them
+        self.has_targets = all(len(parts[k]) == len(parts["move"]) for k in TARGET_FIELDS)
+        self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
+                     if k in SHARD_FIELDS or self.has_targets}
         if per_game > 0:  # the paper's fix for value overfitting: few positions per game
             keep = _indices_per_game(self.data["game"], per_game, np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
@@ -221,7 +255,8 @@ class PositionShards:
     def __len__(self) -> int:
         return len(self.data["move"])
 
-    def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None):
+    def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None,
+              targets: bool = False):
         from alphago import symmetry
 
         idx = np.sort(np.asarray(indices))
@@ -236,7 +271,24 @@ class PositionShards:
         planes = features.batch_planes(colors, d["to_move"][idx], d["ko"][idx], d["last"][idx],
                                        syms, n, self.fs)
         moves = symmetry.moves_in_net_frame(d["move"][idx], syms, n)
-        return planes, moves, d["outcome"][idx].astype(np.float32)
+        out = planes, moves, d["outcome"][idx].astype(np.float32)
+        if not targets:
+            return out
+        return (*out, self._targets(idx, syms, moves, n))
+
+    def _targets(self, idx: np.ndarray, syms: np.ndarray, moves: np.ndarray, n: int):
+        from alphago import symmetry
+
+        dense = np.zeros((len(idx), n * n + 1), np.float32)
+        if not self.has_targets:
+            dense[np.arange(len(idx)), moves] = 1.0
+            return dense
+        pm, pp = self.data["pi_moves"][idx].astype(np.int64), self.data["pi_probs"][idx]
+        valid = pm >= 0
+        rows = np.repeat(np.arange(len(idx)), valid.sum(1))
+        net = symmetry.moves_in_net_frame(pm[valid], np.repeat(syms, valid.sum(1)), n)
+        dense[rows, net] = pp[valid].astype(np.float32)
+        return dense
 
 
 def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,8 +19,11 @@ moment resumes at the phase it interrupted.
 
 Self-play is AlphaGo's RL stage when ``visits`` is 0: the best policy samples its moves
 against a randomly chosen earlier model from the pool, and only its own moves are
-trained on (REINFORCE with a baseline). With ``visits`` > 0 the best model plays
-itself with search (noise, temperature, resignation with a no-resign share).
+trained on (REINFORCE with a baseline). With ``visits`` > 0 it is expert iteration, as
+AlphaGo Zero, Leela Zero, minigo and KataGo train: the best model plays itself with search
+(noise, temperature, resignation with a no-resign share), the root's visit distribution
+of every move is stored in the shards, and the policy learns those distributions while
+the value head learns the outcomes.
 Tasks run in this process, in a local process pool (``workers``), or as Ray tasks
 (``ray_address``: a cluster address, or ``local``), all writing into DIR.
 """
@@ -277,7 +280,8 @@ class Loop:
                            momentum=0.0 if cfg.visits == 0 else 0.9,
                            total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
-                           seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0)
+                           seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0,
+                           visit_targets=cfg.visits > 0)
         last = run / "last.pt"
         if last.exists():
             try:

@@ -45,6 +45,8 @@ class SelfPlayGame:
     # colours whose search value stayed under the resign threshold long enough to resign
     # (recorded in no-resign games, to measure the threshold's false positives)
     would_resign: tuple[int, ...] = ()
+    # search self-play: the root visit distribution ({move: share}) before each move
+    visit_targets: list[dict[int, float]] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +127,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
         allow = rng.random() >= scfg.no_resign_fraction
         pos = Position(n, cfg.komi, superko=True)
         would: set[int] = set()
+        targets: list[dict[int, float]] = []
         result = ""
         while pos.passes < 2 and pos.move_number < max_moves:
             mover = pos.to_move
@@ -135,12 +138,23 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
                 break
             if res.hopeless:  # in a game without resignation: it would have resigned here
                 would.add(mover)
+            targets.append(visit_distribution(res))
             pos.play(res.move)
         if not result:
             result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
         games.append(SelfPlayGame(list(pos.moves), result, sgf.parse_winner(result), name, name,
-                                  allow, tuple(sorted(would))))
+                                  allow, tuple(sorted(would)), targets))
     return games
+
+
+def visit_distribution(res) -> dict[int, float]:
+    """The root's visit shares of a search result ({move: share}), the policy target of
+    expert iteration."""
+    visits = {c.move: c.visits for c in res.candidates if c.move >= 0 and c.visits > 0}
+    total = sum(visits.values())
+    if not total:
+        return {res.move: 1.0}
+    return {m: v / total for m, v in visits.items()}
 
 
 def resign_false_positives(games: list[SelfPlayGame]) -> dict:
@@ -162,9 +176,7 @@ def game_record(game: SelfPlayGame, cfg: SelfPlayConfig, name: str) -> sgf.GameR
 def _learner_only(arrays: dataset.GameArrays, game: SelfPlayGame, learner: str
                   ) -> dataset.GameArrays:
     colours = [c for c, name in ((BLACK, game.black), (WHITE, game.white)) if name == learner]
-    keep = np.isin(arrays.to_move, colours)
-    return dataset.GameArrays(*(getattr(arrays, f.name)[keep]
-                                for f in dataclasses.fields(dataset.GameArrays)))
+    return arrays.select(np.isin(arrays.to_move, colours))
 
 
 def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | Path,
@@ -186,6 +198,8 @@ def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | P
                             black=game.black, white=game.white))
         rec = game_record(game, cfg, f"{prefix}_{gid}")
         arrays = dataset.game_arrays(rec)
+        if game.visit_targets is not None:
+            arrays.pi_moves, arrays.pi_probs = dataset.sparse_targets(game.visit_targets)
         if learner is not None:
             arrays = _learner_only(arrays, game, learner)
         if len(arrays.move):

@@ -25,7 +25,7 @@ from alphago import checkpoint
 from alphago.config import ModelConfig, TrainConfig, to_dict
 from alphago.dataset import PositionShards, iter_batches
 from alphago.model import build_model, count_parameters, with_heads
-from alphago.train_eval import _log_eval, _tensorboard, evaluate
+from alphago.train_eval import _log_eval, _tensorboard, evaluate, forget_log_after
 
 __all__ = ["train", "evaluate", "learning_rate", "make_optimizer", "TrainResult"]
 
@@ -95,11 +95,13 @@ class _BatchStream(torch.utils.data.IterableDataset):
     target is ``NO_MOVE``: they train the value head only."""
 
     def __init__(self, shards: PositionShards, batch_size: int, seed: int, rank: int, world: int,
-                 start: int, value_shards: PositionShards | None = None, value_batch: int = 0):
+                 start: int, value_shards: PositionShards | None = None, value_batch: int = 0,
+                 targets: bool = False):
         self.shards, self.batch_size, self.seed = shards, batch_size, seed
         self.rank, self.world, self.start = rank, world, start
         self.value_shards = value_shards if value_batch > 0 else None
         self.value_batch = value_batch
+        self.targets = targets  # a fourth tensor: policy target distributions
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -113,17 +115,22 @@ class _BatchStream(torch.utils.data.IterableDataset):
             vidx = next(vit) if vit is not None else None
             if k % nw != wid:
                 continue
-            planes, moves, outcomes = self.shards.batch(idx, rng)
+            planes, moves, outcomes, *dist = self.shards.batch(idx, rng, targets=self.targets)
             if vidx is not None:
                 vp, _, vo = self.value_shards.batch(vidx, rng)
                 planes = np.concatenate([planes, vp])
                 moves = np.concatenate([moves, np.full(len(vidx), NO_MOVE, moves.dtype)])
                 outcomes = np.concatenate([outcomes, vo])
-            yield torch.from_numpy(planes), torch.from_numpy(moves), torch.from_numpy(outcomes)
+                dist = [np.concatenate([d, np.zeros((len(vidx), d.shape[1]), d.dtype)])
+                        for d in dist]
+            yield (torch.from_numpy(planes), torch.from_numpy(moves), torch.from_numpy(outcomes),
+                   *(torch.from_numpy(d) for d in dist))
 
 
 def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float,
-            reinforce: bool = False):
+            reinforce: bool = False, targets=None):
+    """The loss and its parts; ``targets`` [B, A]: policy target distributions (expert
+    iteration), rows of zeros for value-only rows."""
     logits, value = model(planes)
     loss = torch.zeros((), device=planes.device)
     out = {}
@@ -133,6 +140,10 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
             # baseline: the value head's estimate when the net has one, else the batch mean
             base = value.detach().float() if value is not None else outcomes.mean()
             ce = ((outcomes - base) * ce_each).mean()
+        elif targets is not None:
+            has = targets.sum(1) > 0
+            ce_each = -(targets * F.log_softmax(logits.float(), 1)).sum(1)
+            ce = ce_each[has].mean() if bool(has.any()) else ce_each.sum() * 0.0
         else:
             ce = F.cross_entropy(logits.float(), moves, ignore_index=NO_MOVE)
         loss = loss + ce
@@ -285,13 +296,14 @@ def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig,
 def _step(ddp, opt, ema, model, batch, dev, cfg: TrainConfig, model_cfg: ModelConfig,
           autocast: bool, lr: float) -> dict:
     """One optimizer step on one batch; returns the loss parts."""
-    planes, moves, outcomes = batch
+    planes, moves, outcomes, *dist = batch
     for g in opt.param_groups:
         g["lr"] = lr
     x = planes.to(dev, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
         loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
-                              cfg.value_weight, cfg.reinforce)
+                              cfg.value_weight, cfg.reinforce,
+                              dist[0].to(dev) if dist else None)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -322,6 +334,8 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
     autocast = dev.type == "cuda" if bf16 is None else bf16
     last = run / "last.pt"
     st = _start(last, resume, init_from, model_cfg)
+    if rank == 0:
+        forget_log_after(run / "log.csv", st.step)
     model, model_cfg = st.model, st.model_cfg
     opt, ema, ddp = _optimizer(st, dev, cfg, world)
     train_set, val_set, value_train, value_val = _datasets(shard_dir, value_shards, cfg,
@@ -364,7 +378,8 @@ def _loader(train_set, value_train, cfg: TrainConfig, rank: int, world: int, ste
             dev: torch.device):
     """Batches from ``step`` on in the run's data order (``cfg.data_offset`` batches in)."""
     stream = _BatchStream(train_set, cfg.batch_size, cfg.seed, rank, world,
-                          cfg.data_offset + step, value_train, cfg.value_batch)
+                          cfg.data_offset + step, value_train, cfg.value_batch,
+                          cfg.visit_targets)
     return torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
                                        pin_memory=dev.type == "cuda", persistent_workers=False)
 

@@ -63,6 +63,24 @@ def _csv_append(path: Path, row: dict) -> None:
         w.writerow(row)
 
 
+def forget_log_after(path: Path, step: int) -> None:
+    """Drop the log rows past ``step``: a run resumed from its checkpoint at ``step`` redoes
+    them (a kill between an evaluation and the next checkpoint left them behind)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    keep = [r for r in rows if int(r["step"]) <= step]
+    if len(keep) == len(rows) or not rows:
+        return
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(keep)
+    tmp.replace(path)
+
+
 def _tensorboard(run_dir: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter

@@ -147,3 +147,60 @@ def test_self_play_and_the_gate_play_with_one_player(tmp_path):
     gate_player = cli.build_player(o)
     assert isinstance(gate_player, PolicyPlayer) and gate_player.playout_rules
     assert gate_player.temperature == 1.0
+
+
+def test_search_self_play_stores_visit_distributions_and_trains_on_them(tmp_path):
+    """Expert iteration's data: every position's root visit shares in the shards, read
+    back as policy targets (in the net's frame under each symmetry), and a training step
+    on them that lowers the loss against those targets."""
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games
+
+    cfg = SelfPlayConfig(games=2, size=9, seed=3, max_moves=40)
+    games = play_search_games(UniformEvaluator(), cfg, SearchSelfPlayConfig(visits=16))
+    for g in games:
+        assert len(g.visit_targets) == len(g.moves)
+        for (_, move), dist in zip(g.moves, g.visit_targets):
+            assert abs(sum(dist.values()) - 1) < 1e-6 and move in dist
+    write_games(games, cfg, tmp_path / "sp", val_fraction=0.0)
+    data = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=True)
+    assert data.has_targets
+    planes, moves, outcomes, targets = data.batch(np.arange(len(data)),
+                                                 np.random.default_rng(0), targets=True)
+    assert targets.shape == (len(data), 82) and np.allclose(targets.sum(1), 1, atol=1e-2)
+    assert (targets[np.arange(len(data)), moves] > 0).all()  # the move played was visited
+    # without augmentation the targets are the stored shares, position by position
+    plain = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False)
+    first = plain.batch(np.arange(1), targets=True)[3][0]
+    expect = games[0].visit_targets[0]
+    top = sorted(expect.items(), key=lambda kv: -kv[1])[:dataset.PI_TOP]
+    total = sum(p for _, p in top)
+    for m, p in top:
+        assert abs(first[m] - p / total) < 2e-3
+    # shards without visit targets give the played move as a one-hot target
+    pro = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False)
+    pro.has_targets = False
+    onehot = pro.batch(np.arange(5), targets=True)[3]
+    assert (onehot.sum(1) == 1).all()
+    # training on the visit targets
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(board_size=9, filters=8, depth=1, heads="both"))
+    tcfg = TrainConfig(batch_size=16, lr=0.05, total_steps=30, warmup_steps=0, eval_every=30,
+                       checkpoint_every=30, visit_targets=True, workers=0,
+                       eval_positions=100)
+    from alphago import checkpoint
+
+    checkpoint.save(tmp_path / "init.pt", net)
+    res = train(str(tmp_path / "sp"), str(tmp_path / "run"), net.cfg, tcfg, "cpu",
+                init_from=str(tmp_path / "init.pt"), progress=False)
+    assert res.step == 30
+    from alphago.train import _losses
+
+    trained, _ = checkpoint.load_model(tmp_path / "run" / "last.pt")
+    x = torch.from_numpy(planes).float()
+    t = torch.from_numpy(targets)
+    with torch.no_grad():
+        before = _losses(net.eval(), x, torch.from_numpy(moves), torch.from_numpy(outcomes),
+                         net.cfg, 1.0, targets=t)[1]["policy_loss"]
+        after = _losses(trained.eval(), x, torch.from_numpy(moves), torch.from_numpy(outcomes),
+                        trained.cfg, 1.0, targets=t)[1]["policy_loss"]
+    assert after < before
