@@ -308,8 +308,8 @@ class AnalysisEngine:
             return
         for field, message in query.warnings:
             self.write({"warning": message, "field": field, "id": query.id})
-        with self.lock:
-            self.terminated.discard((query.id, None))
+        with self.lock:  # a new query under an old id starts afresh
+            self.terminated = {t for t in self.terminated if t[0] != query.id}
         for turn in query.turns:
             self.tasks.put((query, turn, positions[turn]))
 
