@@ -22,7 +22,10 @@
 #      half, whose games train the value head beside the pro outcomes; 0: none),
 #      VALUE_BATCH (128 self-play rows a batch), VALUE_PER_GAME (32 positions a game),
 #      DECAY_PCT (25: the last quarter of the training time decays the rate to zero on a
-#      branch, giving OUT_DIR/candidate.pt; the state stays at the stable rate)
+#      branch, giving OUT_DIR/candidate.pt; the state stays at the stable rate),
+#      FILTERS, DEPTH, FEATURE_SET (another architecture: a campaign of its own, e.g.
+#      FILTERS=128 DEPTH=10 STATE=data/campaign/state_10x128.pt; it starts a fresh net when
+#      STATE does not exist yet, without self-play unless SELFPLAY_S is set)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2
@@ -34,6 +37,13 @@ START=$(date +%s)
 PY=${PYTHON:-python3}
 ARCHIVE=${ARCHIVE:-.burst/pro_games.tar.gz}
 STATE=${STATE:-data/campaign/state.pt}
+ARCH=()  # another architecture's campaign: its own state, a fresh net the first time
+if [ -n "${FILTERS:-}${DEPTH:-}${FEATURE_SET:-}" ]; then
+    ARCH=(--init-from none --data-offset 0)
+    [ -n "${FILTERS:-}" ] && ARCH+=(--filters "$FILTERS")
+    [ -n "${DEPTH:-}" ] && ARCH+=(--depth "$DEPTH")
+    [ -n "${FEATURE_SET:-}" ] && ARCH+=(--feature-set "$FEATURE_SET")
+fi
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-1024}
 LR=${LR:-0.08}
@@ -58,14 +68,19 @@ if ! $PY -c "import sgfmill" 2>/dev/null; then
     fi
 fi
 [ -f "$ARCHIVE" ] || { log "no archive at $ARCHIVE"; exit 1; }
-[ -f "$STATE" ] || { log "no campaign state at $STATE"; exit 1; }
-log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
+if [ -f "$STATE" ]; then
+    log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
+elif [ ${#ARCH[@]} -gt 0 ]; then
+    log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS: a fresh net (${ARCH[*]})"
+else
+    log "no campaign state at $STATE"; exit 1
+fi
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
     >>"$OUT/burst.log" 2>&1
 
 # 1. self-play games of the campaign's net for the value head (in the background) and
 #    positions from the archive, in parallel (about 13 M positions from the pro archive)
-SELFPLAY_S=${SELFPLAY_S:-150}
+if [ -f "$STATE" ]; then SELFPLAY_S=${SELFPLAY_S:-150}; else SELFPLAY_S=${SELFPLAY_S:-0}; fi
 SP_PROCS=$(( PROCS > 1 ? PROCS / 2 : 1 ))
 if [ "$SELFPLAY_S" -gt 0 ]; then
     cp "$STATE" "$WORK/selfplay_model.pt"
@@ -97,13 +112,13 @@ LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 90 ))
 if [ "$LEFT" -lt 30 ]; then
     log "no time left for training ($LEFT s)"; exit 1
 fi
-cp "$STATE" "$OUT/state.pt"
+[ -f "$STATE" ] && cp "$STATE" "$OUT/state.pt"
 DECAY_S=$(( LEFT * DECAY_PCT / 100 ))
 STABLE_S=$(( LEFT - DECAY_S ))
 COMMON=(--device "$DEVICE" --bf16 on --nice 0 --run-dir "$WORK/run" --state "$OUT/state.pt"
         --shards "$WORK/shards" --batch-size "$BATCH" --lr "$LR" --workers "$PROCS"
         --eval-every "$EVAL_EVERY" --checkpoint-every 200 --value-batch "$VALUE_BATCH"
-        --value-positions-per-game "$VALUE_PER_GAME" --quiet)
+        --value-positions-per-game "$VALUE_PER_GAME" --quiet "${ARCH[@]}")
 [ ${#VALUE_SHARDS[@]} -gt 0 ] && COMMON+=(--value-shards "${VALUE_SHARDS[@]}")
 log "training: $STABLE_S s at the stable rate, then $DECAY_S s of decay for a candidate"
 $PY scripts/campaign.py --hours "$($PY -c "print($STABLE_S / 3600)")" "${COMMON[@]}" \

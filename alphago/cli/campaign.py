@@ -70,7 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "of their positions join every batch for the value head (the replay "
                          "window is the folders given)")
     ap.add_argument("--init-from", default=str(shipped.POLICY_SL),
-                    help="the net a new campaign grows its dual net from")
+                    help="the net a new campaign grows its dual net from; 'none': a new "
+                         "campaign starts a fresh net of --filters/--depth/--feature-set "
+                         "(with its own --state and --run-dir)")
+    ap.add_argument("--filters", type=int, default=None,
+                    help="a fresh net's filters (with --init-from none; default 64)")
+    ap.add_argument("--depth", type=int, default=None,
+                    help="a fresh net's residual blocks (with --init-from none; default 6)")
+    ap.add_argument("--feature-set", default=None,
+                    help="a fresh net's input planes (with --init-from none; default basic)")
     ap.add_argument("--data-offset", type=int, default=SHIPPED_POLICY_BATCHES,
                     help="batches of the data order the --init-from net has read")
     ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
@@ -184,6 +192,21 @@ def decay_branch(args) -> int:
     return 0
 
 
+def new_model_config(args):
+    """A new campaign's net: the --init-from net's trunk with both heads, or a fresh net of
+    --filters/--depth/--feature-set with --init-from none."""
+    from alphago import checkpoint
+    from alphago.config import ModelConfig
+
+    if args.init_from == "none":
+        fresh = {k: v for k, v in (("filters", args.filters), ("depth", args.depth),
+                                   ("feature_set", args.feature_set)) if v is not None}
+        return ModelConfig(arch="resnet", heads="both", **fresh)
+    if args.filters or args.depth or args.feature_set:
+        raise ValueError("--filters/--depth/--feature-set make a fresh net: add --init-from none")
+    return dataclasses.replace(checkpoint.load_model(args.init_from)[0].cfg, heads="both")
+
+
 def run(args) -> int:
     missing = [d for d in args.value_shards if not Path(d, "train").is_dir()]
     if missing:
@@ -196,13 +219,10 @@ def run(args) -> int:
         shutil.copyfile(src, run_dir / "last.pt")
     cfg = train_config(args)
     model_cfg = None
-    if src is None:  # a new campaign: the --init-from net's trunk with both heads
-        from alphago import checkpoint
-
-        init_cfg = checkpoint.load_model(args.init_from)[0].cfg
-        model_cfg = dataclasses.replace(init_cfg, heads="both")
-    result = _train(args, run_dir, cfg, model_cfg,
-                    init_from=None if src is not None else args.init_from)
+    if src is None:
+        model_cfg = new_model_config(args)
+    grow = src is None and args.init_from != "none"
+    result = _train(args, run_dir, cfg, model_cfg, init_from=args.init_from if grow else None)
     state.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run_dir / "last.pt", state.with_name(state.name + ".tmp"))
     os.replace(state.with_name(state.name + ".tmp"), state)
