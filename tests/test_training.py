@@ -291,3 +291,30 @@ def test_value_only_rows_from_a_second_shard_set(shards, tmp_path):
     with (tmp_path / "run" / "log.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and float(rows[-1]["val_sp_value_mse"]) > 0
+
+
+def test_campaign_of_another_architecture_starts_a_fresh_net(shards, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = shards
+    root = Path(__file__).resolve().parents[1]
+    state = tmp_path / "state_2x8.pt"
+    cmd = [sys.executable, str(root / "scripts" / "campaign.py"), "--run-dir",
+           str(tmp_path / "run"), "--state", str(state), "--shards", str(out),
+           "--batch-size", "16", "--eval-every", "4", "--eval-positions", "32",
+           "--workers", "0", "--nice", "0", "--bf16", "off", "--quiet", "--max-steps", "4"]
+    res = subprocess.run(cmd + ["--init-from", "none", "--filters", "8", "--depth", "2",
+                                "--data-offset", "0"], capture_output=True, text=True,
+                         timeout=240)
+    assert res.returncode == 0, res.stderr[-2000:]
+    saved = checkpoint.load_state(state)
+    assert saved["step"] == 4 and saved["model_config"]["filters"] == 8
+    assert saved["model_config"]["depth"] == 2 and saved["model_config"]["heads"] == "both"
+    # the size flags alone would be ignored by a grown net: refused with a message
+    bad = subprocess.run(cmd[:2] + ["--run-dir", str(tmp_path / "r2"), "--state",
+                                    str(tmp_path / "s2.pt"), "--shards", str(out),
+                                    "--filters", "8", "--quiet", "--max-steps", "1"],
+                         capture_output=True, text=True, timeout=240)
+    assert bad.returncode == 2 and "--init-from none" in bad.stderr
