@@ -56,17 +56,8 @@ DECAY_PCT=${DECAY_PCT:-25}
 VALUE_PER_GAME=${VALUE_PER_GAME:-32}
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
-log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
-
-if ! $PY -c "import sgfmill" 2>/dev/null; then
-    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-        $PY -m pip install -q --no-index --no-deps --target "$WORK/site" "$WHEELS"/*.whl \
-            >>"$OUT/burst.log" 2>&1 || { log "cannot install the carried wheels"; exit 1; }
-        export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
-    else
-        log "sgfmill is missing and no wheel was carried in $WHEELS"; exit 1
-    fi
-fi
+source "$(dirname "$0")/burst_common.sh"
+ensure_sgfmill
 [ -f "$ARCHIVE" ] || { log "no archive at $ARCHIVE"; exit 1; }
 if [ -f "$STATE" ]; then
     log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
@@ -75,8 +66,7 @@ elif [ ${#ARCH[@]} -gt 0 ]; then
 else
     log "no campaign state at $STATE"; exit 1
 fi
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
-    >>"$OUT/burst.log" 2>&1
+log_torch
 
 # 1. self-play games of the campaign's net for the value head (in the background) and
 #    positions from the archive, in parallel (about 13 M positions from the pro archive)

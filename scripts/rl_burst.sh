@@ -43,20 +43,10 @@ case "$MODE" in
 esac
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 mkdir -p "$OUT" "$WORK"
-log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
-
-if ! $PY -c "import sgfmill" 2>/dev/null; then
-    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-        $PY -m pip install -q --no-index --no-deps --target "$WORK/site" "$WHEELS"/*.whl \
-            >>"$OUT/burst.log" 2>&1 || { log "cannot install the carried wheels"; exit 1; }
-        export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
-    else
-        log "sgfmill is missing and no wheel was carried in $WHEELS"; exit 1
-    fi
-fi
+source "$(dirname "$0")/burst_common.sh"
+ensure_sgfmill
 log "mode=$MODE board=$BOARD games=$GAMES workers=$WORKERS device=$DEVICE"
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
-    >>"$OUT/burst.log" 2>&1
+log_torch
 
 # the loop until 60 s before the end (SIGINT: it checkpoints, and a rerun would resume)
 LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 60 ))
