@@ -40,7 +40,9 @@ def weights_digest(weights: dict[str, torch.Tensor]) -> str:
 
 
 def save(path: str | os.PathLike, model: GoNet, optimizer: torch.optim.Optimizer | None = None,
-         step: int = 0, extra: dict[str, Any] | None = None) -> None:
+         step: int = 0, extra: dict[str, Any] | None = None,
+         optimizer_state: dict | None = None) -> None:
+    """``optimizer_state``: stored instead of ``optimizer.state_dict()`` (e.g. compacted)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = model.module if hasattr(model, "module") else model
@@ -51,7 +53,8 @@ def save(path: str | os.PathLike, model: GoNet, optimizer: torch.optim.Optimizer
         "feature_set": net.cfg.feature_set,
         "weights": weights,
         "weights_sha256": weights_digest(weights),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "optimizer": optimizer_state if optimizer_state is not None else (
+            optimizer.state_dict() if optimizer is not None else None),
         "step": int(step),
         "extra": extra or {},
     }

@@ -99,5 +99,57 @@ def split_heads(model: GoNet) -> tuple[GoNet, GoNet]:
     return with_heads(model, "policy"), with_heads(model, "value")
 
 
+def grow(model: GoNet, filters: int, depth: int, new_gamma: float = 0.01) -> GoNet:
+    """A wider and/or deeper residual net that computes (almost) what ``model`` does, to go on
+    training with more capacity instead of starting over (Net2Net's aim, zero-init style).
+
+    Every weight of ``model`` keeps its place; the added channels start with batch-norm scale
+    ``new_gamma`` and shift 0, so they carry (almost) nothing until training grows them (0
+    would make them exactly silent, and dead: a ReLU passes no gradient at 0); the added
+    blocks go after the old ones with their last batch-norm at 0, so each starts as the
+    identity. Exact (eval mode) with ``new_gamma=0``."""
+    old = model.cfg
+    if old.arch != "resnet":
+        raise ValueError(f"only residual nets grow, not arch {old.arch!r}")
+    if filters < old.filters or depth < old.depth:
+        raise ValueError(f"a net grows, it does not shrink: {old.depth}x{old.filters} -> "
+                         f"{depth}x{filters}")
+    import dataclasses
+
+    net = GoNet(dataclasses.replace(old, filters=filters, depth=depth)).train(model.training)
+    src, dst = model.state_dict(), net.state_dict()
+    pooled = {"pass_fc.weight", "value_fc1.weight"}  # read [mean, max] of the channels
+    with torch.no_grad():
+        for name, new in dst.items():
+            if name.endswith("num_batches_tracked"):
+                new.copy_(src.get(name, new))
+                continue
+            if name not in src:  # a new block: fresh, but for its last batch norm (below)
+                continue
+            if _is_bn_scale_or_shift(name):
+                new.fill_(new_gamma if name.endswith(".weight") else 0.0)
+            old_t = src[name]
+            if name in pooled:
+                w0, w = old_t.shape[1] // 2, new.shape[1] // 2
+                new[:, :w0] = old_t[:, :w0]
+                new[:, w:w + w0] = old_t[:, w0:]
+            else:
+                new[tuple(slice(0, d) for d in old_t.shape)] = old_t
+        for blk in list(net.trunk)[1 + old.depth:]:
+            blk.b2.weight.zero_()
+            blk.b2.bias.zero_()
+    net.load_state_dict(dst)
+    return net
+
+
+def _is_bn_scale_or_shift(name: str) -> bool:
+    """A batch norm's weight or bias in GoNet's naming (stem and value conv: index 1 of
+    their Sequential; blocks: b1, b2)."""
+    parts = name.split(".")
+    return parts[-1] in ("weight", "bias") and (
+        parts[-2] in ("b1", "b2") or name in ("trunk.0.1.weight", "trunk.0.1.bias",
+                                               "value_conv.1.weight", "value_conv.1.bias"))
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

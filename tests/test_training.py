@@ -312,9 +312,85 @@ def test_campaign_of_another_architecture_starts_a_fresh_net(shards, tmp_path):
     saved = checkpoint.load_state(state)
     assert saved["step"] == 4 and saved["model_config"]["filters"] == 8
     assert saved["model_config"]["depth"] == 2 and saved["model_config"]["heads"] == "both"
-    # the size flags alone would be ignored by a grown net: refused with a message
+    # sizes grow the --init-from net; a smaller one is refused with a message, not a crash
     bad = subprocess.run(cmd[:2] + ["--run-dir", str(tmp_path / "r2"), "--state",
                                     str(tmp_path / "s2.pt"), "--shards", str(out),
-                                    "--filters", "8", "--quiet", "--max-steps", "1"],
+                                    "--init-from", str(state), "--filters", "4", "--quiet",
+                                    "--max-steps", "1"],
+                         capture_output=True, text=True, timeout=240)
+    assert bad.returncode == 2 and "cannot shrink" in bad.stderr
+    bad = subprocess.run(cmd[:2] + ["--run-dir", str(tmp_path / "r3"), "--state",
+                                    str(tmp_path / "s3.pt"), "--shards", str(out),
+                                    "--init-from", str(state), "--feature-set", "alphago",
+                                    "--quiet", "--max-steps", "1"],
                          capture_output=True, text=True, timeout=240)
     assert bad.returncode == 2 and "--init-from none" in bad.stderr
+
+
+def test_campaign_grows_a_net_and_starts_where_it_was(shards, tmp_path):
+    """--init-from a small net with a larger --filters/--depth: the new campaign's net is the
+    larger one, and before its first step it plays the small net's moves."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from alphago.train import _init_model
+
+    out, _ = shards
+    root = Path(__file__).resolve().parents[1]
+    torch.manual_seed(0)
+    small = tmp_path / "small.pt"
+    checkpoint.save(small, build_model(ModelConfig(filters=8, depth=1, heads="both")))
+    grown, cfg = _init_model(str(small), ModelConfig(filters=12, depth=3, heads="both"))
+    assert (cfg.filters, cfg.depth) == (12, 3)
+    x = torch.rand(5, 16, 19, 19)
+    ref, _ = checkpoint.load_model(small)
+    with torch.no_grad():
+        a, b = ref(x), grown.eval()(x)
+    assert torch.equal(a[0].argmax(1), b[0].argmax(1))
+    assert torch.allclose(a[1], b[1], atol=0.02)
+    state = tmp_path / "state.pt"
+    res = subprocess.run([sys.executable, str(root / "scripts" / "campaign.py"), "--run-dir",
+                          str(tmp_path / "run"), "--state", str(state), "--shards", str(out),
+                          "--init-from", str(small), "--filters", "12", "--depth", "3",
+                          "--data-offset", "0", "--batch-size", "16", "--eval-every", "4",
+                          "--eval-positions", "32", "--workers", "0", "--nice", "0",
+                          "--bf16", "off", "--quiet", "--max-steps", "4"],
+                         capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stderr[-2000:]
+    saved = checkpoint.load_state(state)
+    assert saved["step"] == 4
+    assert (saved["model_config"]["filters"], saved["model_config"]["depth"]) == (12, 3)
+    # momentum and weight average are stored compact and come back as float32
+    assert all(t.dtype == torch.bfloat16 for t in saved["extra"]["ema_weights"].values()
+               if t.is_floating_point())
+
+
+def test_grown_net_computes_what_the_small_one_did():
+    """model.grow: exact with silent new channels (eval mode, batch-norm statistics set),
+    within a small margin with the default; new blocks are identities; sizes only grow."""
+    from alphago.model import count_parameters, grow
+
+    torch.manual_seed(1)
+    small = build_model(ModelConfig(filters=16, depth=2, heads="both", board_size=9))
+    for m in small.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    small.eval()
+    x = torch.rand(6, 16, 9, 9)
+    with torch.no_grad():
+        ref = small(x)
+        exact = grow(small, 24, 4, new_gamma=0.0).eval()(x)
+        near = grow(small, 24, 4).eval()(x)
+    assert torch.allclose(ref[0], exact[0], atol=1e-5) and torch.allclose(ref[1], exact[1],
+                                                                          atol=1e-5)
+    assert (ref[0] - near[0]).abs().max() < 0.05 and (ref[1] - near[1]).abs().max() < 0.05
+    big = grow(small, 24, 4)
+    assert (big.cfg.filters, big.cfg.depth) == (24, 4)
+    assert count_parameters(big) > count_parameters(small)
+    assert all(not b.b2.weight.detach().any() for b in list(big.trunk)[3:])
+    with pytest.raises(ValueError, match="shrink"):
+        grow(small, 8, 2)

@@ -74,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "campaign starts a fresh net of --filters/--depth/--feature-set "
                          "(with its own --state and --run-dir)")
     ap.add_argument("--filters", type=int, default=None,
-                    help="a fresh net's filters (with --init-from none; default 64)")
+                    help="a new campaign's filters: a fresh net's (with --init-from none; "
+                         "default 64), or the --init-from net grown this wide")
     ap.add_argument("--depth", type=int, default=None,
-                    help="a fresh net's residual blocks (with --init-from none; default 6)")
+                    help="a new campaign's residual blocks: a fresh net's (with --init-from "
+                         "none; default 6), or the --init-from net grown this deep")
     ap.add_argument("--feature-set", default=None,
                     help="a fresh net's input planes (with --init-from none; default basic)")
     ap.add_argument("--data-offset", type=int, default=SHIPPED_POLICY_BATCHES,
@@ -193,18 +195,25 @@ def decay_branch(args) -> int:
 
 
 def new_model_config(args):
-    """A new campaign's net: the --init-from net's trunk with both heads, or a fresh net of
-    --filters/--depth/--feature-set with --init-from none."""
+    """A new campaign's net: the --init-from net with both heads, grown to --filters/--depth
+    when they are given; or a fresh net of --filters/--depth/--feature-set with --init-from
+    none."""
     from alphago import checkpoint
     from alphago.config import ModelConfig
 
+    size = {k: v for k, v in (("filters", args.filters), ("depth", args.depth)) if v is not None}
     if args.init_from == "none":
-        fresh = {k: v for k, v in (("filters", args.filters), ("depth", args.depth),
-                                   ("feature_set", args.feature_set)) if v is not None}
-        return ModelConfig(arch="resnet", heads="both", **fresh)
-    if args.filters or args.depth or args.feature_set:
-        raise ValueError("--filters/--depth/--feature-set make a fresh net: add --init-from none")
-    return dataclasses.replace(checkpoint.load_model(args.init_from)[0].cfg, heads="both")
+        if args.feature_set is not None:
+            size["feature_set"] = args.feature_set
+        return ModelConfig(arch="resnet", heads="both", **size)
+    if args.feature_set:
+        raise ValueError("--feature-set makes a fresh net: add --init-from none")
+    base = checkpoint.load_model(args.init_from)[0].cfg
+    cfg = dataclasses.replace(base, heads="both", **size)
+    if cfg.filters < base.filters or cfg.depth < base.depth:
+        raise ValueError(f"--filters/--depth grow the --init-from net ({base.depth}x"
+                         f"{base.filters}); they cannot shrink it")
+    return cfg
 
 
 def run(args) -> int:
