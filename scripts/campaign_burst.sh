@@ -10,8 +10,10 @@
 # On a lent machine (the archive and the sgfmill wheel travel as carried, ignored paths):
 #   mkdir -p .burst .whl && cp ../shared/data/pro_games.tar.gz .burst/
 #   pip download --no-deps --only-binary=:all: -d .whl sgfmill
-#   run: bash scripts/campaign_burst.sh $OUT 9     (carry: .burst, .whl)
-# then here: cp FILES_AT/state.pt data/campaign/state.pt and commit it.
+#   run: STATE=data/campaign/state_10x96.pt bash scripts/campaign_burst.sh $OUT 9
+#        (carry: .burst, .whl; STATE: the campaign to continue, here the 10x96 net grown
+#        from the 6x64 one; its data offset comes from the state)
+# then here: cp FILES_AT/state.pt over that state file and commit it.
 #
 # env: PYTHON (python3), ARCHIVE (.burst/pro_games.tar.gz), STATE (data/campaign/state.pt),
 #      DEVICE (cuda; auto/cpu to rehearse on a CPU), BATCH (1024), LR (0.08: the campaign's

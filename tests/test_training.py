@@ -190,11 +190,12 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     run, state = tmp_path / "run", tmp_path / "state" / "state.pt"
     cmd = [sys.executable, str(root / "scripts" / "campaign.py"), "--run-dir", str(run),
            "--state", str(state), "--shards", str(out), "--init-from", str(tmp_path / "init.pt"),
-           "--data-offset", "7", "--batch-size", "16", "--checkpoint-every", "10",
+           "--batch-size", "16", "--checkpoint-every", "10",
            "--eval-every", "20", "--eval-positions", "64", "--warmup-steps", "400",
            "--lr", "0.05", "--workers", "0", "--nice", "0", "--bf16", "off", "--quiet"]
-    proc = subprocess.Popen(cmd + ["--hours", "1"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(cmd + ["--hours", "1", "--data-offset", "7"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     deadline = time.time() + 240
     killed_at = None
     while time.time() < deadline and proc.poll() is None:
@@ -219,7 +220,7 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     after = checkpoint.load_state(state)
     assert after["step"] == killed_at + 25
     assert after["model_config"]["heads"] == "both" and after["model_config"]["filters"] == 8
-    assert after["extra"]["train_config"]["data_offset"] == 7
+    assert after["extra"]["train_config"]["data_offset"] == 7  # from the state, not a flag
     assert after["extra"]["active_s"] > before["extra"]["active_s"]
     cfg = TrainConfig(**after["extra"]["train_config"])
     with (run / "log.csv").open() as f:

@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "none; default 6), or the --init-from net grown this deep")
     ap.add_argument("--feature-set", default=None,
                     help="a fresh net's input planes (with --init-from none; default basic)")
-    ap.add_argument("--data-offset", type=int, default=SHIPPED_POLICY_BATCHES,
-                    help="batches of the data order the --init-from net has read")
+    ap.add_argument("--data-offset", type=int, default=None,
+                    help="batches of the data order the --init-from net has read (a new "
+                         f"campaign: {SHIPPED_POLICY_BATCHES}, what the shipped policy read; "
+                         "a resumed one: the offset its state was started with)")
     ap.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     ap.add_argument("--bf16", choices=["auto", "on", "off"], default="on",
                     help="bf16 autocast (AMX on CPUs that have it; always on CUDA)")
@@ -106,12 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def train_config(args) -> TrainConfig:
+def train_config(args, src: Path | None = None) -> TrainConfig:
+    """The command line's settings over the campaign's; the data offset of the state ``src``
+    it resumes unless one is given."""
     kw = {k[6:]: v for k, v in vars(args).items() if k.startswith("train_") and v is not None}
     if args.total_steps is not None:
         kw["total_steps"] = args.total_steps
     kw["data_offset"] = args.data_offset
+    if kw["data_offset"] is None:
+        kw["data_offset"] = state_data_offset(src) if src is not None else SHIPPED_POLICY_BATCHES
     return dataclasses.replace(CAMPAIGN_TRAIN, **kw)
+
+
+def state_data_offset(src: Path) -> int:
+    from alphago import checkpoint
+
+    saved = checkpoint.load_state(src).get("extra", {}).get("train_config", {})
+    return int(saved.get("data_offset", SHIPPED_POLICY_BATCHES))
 
 
 def ensure_shards(shards: Path, sources: list[str], progress: bool) -> None:
@@ -185,7 +198,7 @@ def decay_branch(args) -> int:
     cand.mkdir(parents=True)
     shutil.copyfile(src, cand / "last.pt")
     step = checkpoint.load_state(src)["step"]
-    cfg = dataclasses.replace(train_config(args), total_steps=step + args.decay,
+    cfg = dataclasses.replace(train_config(args, src), total_steps=step + args.decay,
                               decay_steps=args.decay)
     ensure_shards(Path(args.shards), args.sources, not args.quiet)
     result = _train(args, cand, cfg)
@@ -226,7 +239,7 @@ def run(args) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     if src is not None and src != run_dir / "last.pt":
         shutil.copyfile(src, run_dir / "last.pt")
-    cfg = train_config(args)
+    cfg = train_config(args, src)
     model_cfg = None
     if src is None:
         model_cfg = new_model_config(args)
