@@ -119,10 +119,13 @@ class MCTSPlayer:
     searches = True
 
     def __init__(self, evaluator: Evaluator, cfg: SearchConfig,
-                 rollout_weights: np.ndarray | None = None):
+                 rollout_weights: np.ndarray | None = None, playout_rules: bool = False):
+        """``playout_rules``: the pass rule of search self-play (pass only when nothing
+        sensible is left, never because the opponent passed), as the RL loop's gate plays."""
         self.ev = evaluator
         self.cfg = cfg
         self.rollout_weights = rollout_weights
+        self.playout_rules = playout_rules
         self.trees: dict[int, MCTS] = {}
         self.hopeless = {BLACK: 0, WHITE: 0}
         self.lock = threading.Lock()
@@ -179,7 +182,7 @@ class MCTSPlayer:
             visits = SearchConfig.visits
         t = self.search(pos, visits, secs, noise=noise)
         res = self.result(t, t0)
-        mask = pos.sensible_moves()
+        mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
         if cleanup and not settled(pos):
             mask[pos.pass_move] = 0
         move = t.choose(temperature)
@@ -187,7 +190,8 @@ class MCTSPlayer:
             order = [c.move for c in res.candidates if mask[c.move]]
             move = order[0] if order else (pos.pass_move if mask[pos.pass_move] else
                                            int(np.argmax(t.root_priors() * mask)))
-        if pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup:
+        if (pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup
+                and not self.playout_rules):
             if wins_if_game_ends(pos):
                 move = pos.pass_move  # the opponent passed and we win as the board stands
         res.move = move

@@ -60,7 +60,7 @@ class LoopConfig:
     visits: int = 0  # 0: policy-only self-play vs the pool (AlphaGo's RL stage)
     train_steps: int = 500
     batch_size: int = 128
-    lr: float = 1e-4  # plain SGD (no momentum); 1e-3 drifted off on 19x19 here
+    lr: float | None = None  # None: REINFORCE_LR, or EXPERT_LR with visits > 0
     window: int = 4  # train on the games of the last `window` generations
     gate_games: int = 40
     gate_threshold: float = 0.55  # fixed-games rule: candidate's win rate to be promoted
@@ -74,6 +74,16 @@ class LoopConfig:
     max_moves: int | None = None
     device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
+
+
+REINFORCE_LR = 1e-4  # plain SGD (no momentum); 1e-3 with momentum drifted off on 19x19
+EXPERT_LR = 0.01  # SGD with momentum 0.9; 1e-4 left a fresh 9x9 net where it started
+
+
+def train_lr(cfg: LoopConfig) -> float:
+    if cfg.lr is not None:
+        return cfg.lr
+    return REINFORCE_LR if cfg.visits == 0 else EXPERT_LR
 
 
 # ----- small file helpers ----------------------------------------------------------------
@@ -276,7 +286,7 @@ class Loop:
         run = self.dir / "train" / gen_name(g)
         best = self.dir / state["best"]
         model, _ = checkpoint.load_model(best)
-        tcfg = TrainConfig(batch_size=cfg.batch_size, lr=cfg.lr, warmup_steps=0,
+        tcfg = TrainConfig(batch_size=cfg.batch_size, lr=train_lr(cfg), warmup_steps=0,
                            momentum=0.0 if cfg.visits == 0 else 0.9,
                            total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
@@ -301,8 +311,14 @@ class Loop:
         visits = cfg.gate_visits if cfg.gate_visits is not None else cfg.visits
         base = (f"{sys.executable} -m alphago.cli.gtp --model {model} --threads 1 "
                 f"--device cpu --seed {seed} --size {cfg.board_size} --komi {cfg.komi}")
-        if visits > 0:
-            return base + f" --visits {visits} --resign-threshold -0.95"
+        if visits > 0:  # the search self-play plays: its value, pass rule and resignation
+            from alphago.selfplay import SearchSelfPlayConfig
+
+            sp = SearchSelfPlayConfig()
+            lam = 0.5 if sp.rollouts else 0.0
+            return base + (f" --visits {visits} --rollouts {'on' if sp.rollouts else 'off'}"
+                           f" --mix-lambda {lam} --resign-threshold {sp.resign_threshold}"
+                           " --playout-rules")
         # the player self-play uses: same symmetries, same pass rule, temperature 1
         return base + " --policy-only --policy-temperature 1 --playout-rules"
 

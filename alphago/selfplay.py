@@ -120,7 +120,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
                           mix_lambda=0.5 if scfg.rollouts else 0.0,
                           resign_threshold=scfg.resign_threshold, batch_size=scfg.batch_size,
                           max_nodes=max(2000, 4 * scfg.visits * 2), seed=cfg.seed)
-    player = MCTSPlayer(ev, search)
+    player = MCTSPlayer(ev, search, playout_rules=True)
     games = []
     for _ in range(cfg.games):
         player.new_game()
@@ -138,7 +138,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
                 break
             if res.hopeless:  # in a game without resignation: it would have resigned here
                 would.add(mover)
-            targets.append(visit_distribution(res))
+            targets.append(visit_distribution(res, pos.pass_move))
             pos.play(res.move)
         if not result:
             result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
@@ -147,13 +147,17 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
     return games
 
 
-def visit_distribution(res) -> dict[int, float]:
+def visit_distribution(res, pass_move: int | None = None) -> dict[int, float]:
     """The root's visit shares of a search result ({move: share}), the policy target of
-    expert iteration."""
+    expert iteration. With ``pass_move``: a pass the player was not allowed (it played
+    another move, under the self-play pass rule) is left out, so the net does not learn
+    to pass where it may not."""
     visits = {c.move: c.visits for c in res.candidates if c.move >= 0 and c.visits > 0}
-    total = sum(visits.values())
-    if not total:
+    if pass_move is not None and res.move != pass_move:
+        visits.pop(pass_move, None)
+    if res.move not in visits:  # the rules forced a move the search did not visit
         return {res.move: 1.0}
+    total = sum(visits.values())
     return {m: v / total for m, v in visits.items()}
 
 

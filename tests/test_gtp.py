@@ -327,3 +327,12 @@ def test_place_free_handicap_beyond_the_fixed_layout():
     out = ask(eng, "place_free_handicap 6").split()[1:]
     assert len(set(out)) == 6
     assert {"C3", "H8", "C8", "H3"} <= set(out)  # the fixed four (3rd line), then two more
+
+
+def test_on_off_search_flags_reach_the_search_both_ways():
+    from alphago.cli import gtp as mod
+
+    ap = mod.build_parser()
+    for word, want in (("off", False), ("on", True), ("false", False), ("1", True)):
+        assert mod.resolve_options(ap, ["--rollouts", word])["search"].rollouts is want
+    assert mod.resolve_options(ap, [])["search"].rollouts is True  # the default

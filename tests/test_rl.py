@@ -149,3 +149,30 @@ def test_ray_local_two_workers(tmp_path):
     for k in range(2):
         assert (tmp_path / f"task_{k}" / "done.json").exists()
         assert len(list((tmp_path / f"task_{k}" / "sgf").glob("*.sgf"))) == 2
+
+
+def test_gate_engine_plays_as_search_self_play_does(tmp_path):
+    """The gate's GTP engine is self-play's player: its search options (value only, no
+    rollouts, resignation) and pass rule are those of search self-play."""
+    import shlex
+
+    from alphago.cli import gtp as gtp_cli
+    from alphago.player import MCTSPlayer
+    from alphago.selfplay import SearchSelfPlayConfig
+
+    loop = Loop(tmp_path / "run", LoopConfig(board_size=9, visits=24, device="cpu"))
+    model = tmp_path / "m.pt"
+    from alphago.config import ModelConfig
+    from alphago.model import build_model
+
+    checkpoint.save(model, build_model(ModelConfig(board_size=9, filters=8, depth=1,
+                                                   heads="both")))
+    argv = shlex.split(loop.engine_command(model, 3))
+    assert argv[1:3] == ["-m", "alphago.cli.gtp"]
+    o = gtp_cli.resolve_options(gtp_cli.build_parser(), argv[3:])
+    sp = SearchSelfPlayConfig()
+    s = o["search"]
+    assert (s.visits, s.rollouts, s.resign_threshold) == (24, sp.rollouts, sp.resign_threshold)
+    assert s.mix_lambda == (0.5 if sp.rollouts else 0.0)
+    player = gtp_cli.build_player(o)
+    assert isinstance(player, MCTSPlayer) and player.playout_rules

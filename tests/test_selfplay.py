@@ -204,3 +204,34 @@ def test_search_self_play_stores_visit_distributions_and_trains_on_them(tmp_path
         after = _losses(trained.eval(), x, torch.from_numpy(moves), torch.from_numpy(outcomes),
                         trained.cfg, 1.0, targets=t)[1]["policy_loss"]
     assert after < before
+
+
+def test_search_player_under_self_play_rules_passes_only_when_nothing_is_left():
+    """The search self-play pass rule, which the RL gate's engine plays with too: after the
+    opponent's pass, a player that wins as the board stands passes by default but plays
+    on under the rule while a sensible move is left; with none left it passes."""
+    from alphago.board import Position
+    from alphago.config import SearchConfig
+    from alphago.player import MCTSPlayer
+    from alphago.selfplay import visit_distribution
+
+    def black_wall(points):
+        pos = Position(5, komi=0.5)
+        for p in points:
+            pos.play(p)
+            pos.play(pos.pass_move)  # white passes every time
+        return pos
+
+    wall = black_wall([r * 5 + 1 for r in range(5)])  # column 1: black owns the board
+    cfg = SearchConfig(visits=32, rollouts=True, mix_lambda=1.0, seed=1)  # random playouts
+    default = MCTSPlayer(UniformEvaluator(), cfg)
+    ruled = MCTSPlayer(UniformEvaluator(), cfg, playout_rules=True)
+    assert default.genmove(wall).move == wall.pass_move
+    res = ruled.genmove(wall)
+    assert res.move != wall.pass_move and wall.sensible_moves()[res.move]
+    dist = visit_distribution(res, wall.pass_move)
+    assert wall.pass_move not in dist and abs(sum(dist.values()) - 1) < 1e-9
+    # two true eyes and nothing else empty: no sensible move, so a pass
+    eyes = black_wall([p for p in range(25) if p not in (0, 12)])
+    assert not eyes.sensible_moves()[:25].any()
+    assert ruled.genmove(eyes).move == eyes.pass_move

@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--policy-temperature", type=float, default=None,
                     help="with --policy-only: sample moves at this temperature (0 = best)")
     ap.add_argument("--playout-rules", action="store_true", default=None,
-                    help="with --policy-only: play as self-play does (random symmetry, pass "
-                         "only when nothing sensible is left), as the RL loop's gate does")
+                    help="play as self-play does: pass only when nothing sensible is left "
+                         "(with --policy-only also a random symmetry a move), as the RL "
+                         "loop's gate does")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch (1)")
     ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU "
                     "backend), cpu, onnx, onnx-int8, cuda, cuda:N")
@@ -106,7 +107,7 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
         opts.update(_config_file(ap, args.config, set(ENGINE_DEFAULTS) | search_keys))
     for key in list(ENGINE_DEFAULTS) + sorted(search_keys):
         value = getattr(args, key, None)
-        if value is not None and value is not False:
+        if value is not None:  # flags left out are None; "--rollouts off" is False
             opts[key] = value
     try:
         opts["search"] = SearchConfig(**{k: opts.pop(k) for k in search_keys if k in opts})
@@ -203,7 +204,7 @@ def build_player(o: dict):
         return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]))
     rp = o["rollout_policy"]
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
-    return MCTSPlayer(ev, cfg, rollout_weights=weights)
+    return MCTSPlayer(ev, cfg, rollout_weights=weights, playout_rules=bool(o["playout_rules"]))
 
 
 def build_engine(o: dict):

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "by REINFORCE; > 0: search self-play")
     ap.add_argument("--train-steps", type=int)
     ap.add_argument("--batch-size", type=int)
-    ap.add_argument("--lr", type=float)
+    ap.add_argument("--lr", type=float, help="learning rate (REINFORCE: 1e-4, plain SGD; "
+                                             "expert iteration: 0.01, momentum 0.9)")
     ap.add_argument("--window", type=int, help="generations of games trained on (4)")
     ap.add_argument("--gate-games", type=int)
     ap.add_argument("--gate-threshold", type=float, help="win rate to promote (0.55)")
@@ -90,6 +91,7 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
                "--games-per-generation and --games-per-task must be >= 1"),
               (cfg.visits >= 0, "--visits must be >= 0"),
               (cfg.train_steps >= 1, "--train-steps must be >= 1"),
+              (cfg.lr is None or cfg.lr > 0, "--lr must be positive"),
               (cfg.gate_games >= 1, "--gate-games must be >= 1"),
               (cfg.workers >= 1, "--workers must be >= 1"),
               (cfg.window >= 1, "--window must be >= 1")]
