@@ -182,26 +182,32 @@ class Loop:
     def _initial_state(self) -> dict:
         from alphago import checkpoint
         from alphago.config import ModelConfig
-        from alphago.model import build_model
+        from alphago.model import build_model, with_heads
 
         (self.dir / "models").mkdir(parents=True, exist_ok=True)
         first = self.dir / "models" / f"{gen_name(0)}.pt"
         init = self.cfg.init_model
         if init is None and self.cfg.board_size == 19 and shipped.POLICY_SL.exists():
             init = str(shipped.POLICY_SL)
+        # expert iteration trains a value head beside the policy, and its search reads it
+        heads = "policy" if self.cfg.visits == 0 else "both"
         if init is not None:
             model, _ = checkpoint.load_model(init)
             if model.cfg.board_size != self.cfg.board_size:
                 raise ValueError(f"{init} is a {model.cfg.board_size}x{model.cfg.board_size} "
                                  f"net, the loop plays {self.cfg.board_size}x"
                                  f"{self.cfg.board_size}")
+            if heads == "both" and model.cfg.heads != "both":
+                log.info("%s has no %s head: a fresh one is added for expert iteration", init,
+                         "value" if model.cfg.heads == "policy" else "policy")
+                model = with_heads(model, "both")
         else:
             import torch
 
             torch.manual_seed(self.cfg.seed)
             model = build_model(ModelConfig(board_size=self.cfg.board_size,
                                             filters=self.cfg.init_filters,
-                                            depth=self.cfg.init_depth))
+                                            depth=self.cfg.init_depth, heads=heads))
         checkpoint.save(first, model)
         copy_atomic(first, self.dir / "best.pt")
         rel = str(first.relative_to(self.dir))

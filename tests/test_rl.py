@@ -176,3 +176,27 @@ def test_gate_engine_plays_as_search_self_play_does(tmp_path):
     assert s.mix_lambda == (0.5 if sp.rollouts else 0.0)
     player = gtp_cli.build_player(o)
     assert isinstance(player, MCTSPlayer) and player.playout_rules
+
+
+def test_expert_iteration_trains_a_dual_net(tmp_path):
+    """Expert iteration's net has a value head from the start (a fresh net, or a policy
+    net given with --init-model), and training moves that head."""
+    import torch
+
+    from alphago.config import ModelConfig
+    from alphago.model import build_model
+
+    run = tmp_path / "rl"
+    res = run_loop(run, "--generations", "1", "--visits", "8")
+    assert res.returncode == 0, res.stderr[-2000:]
+    first, _ = checkpoint.load_model(run / "models" / "gen_0000.pt")
+    trained, _ = checkpoint.load_model(run / "models" / "gen_0001.pt")
+    assert first.cfg.heads == trained.cfg.heads == "both"
+    assert not torch.equal(first.value_fc2.weight, trained.value_fc2.weight)
+    policy_net = tmp_path / "policy.pt"
+    checkpoint.save(policy_net, build_model(ModelConfig(board_size=9, filters=8, depth=1)))
+    loop = Loop(tmp_path / "rl2", LoopConfig(board_size=9, visits=8, device="cpu",
+                                              init_model=str(policy_net)))
+    loop.load_state()
+    grown, _ = checkpoint.load_model(tmp_path / "rl2" / "models" / "gen_0000.pt")
+    assert grown.cfg.heads == "both"
