@@ -80,6 +80,11 @@ REINFORCE_LR = 1e-4  # plain SGD (no momentum); 1e-3 with momentum drifted off o
 EXPERT_LR = 0.01  # SGD with momentum 0.9; 1e-4 left a fresh 9x9 net where it started
 
 
+def gate_opening_moves(size: int) -> int:
+    """Moves of a self-play game a gate pair starts from: 6 on 9x9, 8 from 13x13 up."""
+    return max(2, min(8, size * size // 12))
+
+
 def train_lr(cfg: LoopConfig) -> float:
     if cfg.lr is not None:
         return cfg.lr
@@ -328,6 +333,22 @@ class Loop:
         # the player self-play uses: same symmetries, same pass rule, temperature 1
         return base + " --policy-only --policy-temperature 1 --playout-rules"
 
+    def gate_openings(self, g: int) -> tuple:
+        """Each pair of gate games (colours swapped) starts from the first moves of one of
+        this generation's self-play games (moves sampled at temperature 1), so players
+        that search deterministically do not replay one game pair over and over."""
+        from alphago import match
+
+        cfg = self.cfg
+        moves = gate_opening_moves(cfg.board_size)
+        try:
+            return match.load_openings([str(self.dir / "games" / gen_name(g))], moves,
+                                       cfg.board_size, limit=max(1, cfg.gate_games // 2),
+                                       seed=cfg.seed + g)
+        except ValueError as exc:  # no self-play game that long: the empty board
+            log.warning("gate of generation %d without openings: %s", g, exc)
+            return ()
+
     def gate(self, g: int, state: dict) -> dict:
         from alphago import match
 
@@ -341,7 +362,7 @@ class Loop:
                                  game=match.GameConfig(size=cfg.board_size, komi=cfg.komi,
                                                        max_moves=cfg.max_moves),
                                  parallel=max(1, cfg.workers), sprt=cfg.gate_sprt,
-                                 seed=cfg.seed + g)
+                                 seed=cfg.seed + g, openings=self.gate_openings(g))
         summary = match.run_match(mcfg, self.dir / "gates" / gen_name(g), progress=False)
         pair = summary["pairs"][0]
         name = engines[0][0]

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alphago import checkpoint, dataset
-from alphago.rl import Loop, LoopConfig, _run_tasks
+from alphago import checkpoint, dataset, sgf
+from alphago.rl import Loop, LoopConfig, _run_tasks, gate_opening_moves
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--board-size", "9", "--games-per-generation", "8", "--games-per-task", "4",
@@ -44,6 +44,14 @@ def check_run(run_dir: Path, generations: int, games: int = 8):
         assert (run_dir / "models" / f"gen_{g:04d}.pt").exists()
         summary = json.loads((run_dir / "gates" / f"gen_{g:04d}" / "summary.json").read_text())
         assert summary["games"] == 4
+        # gate pairs start from the first moves of this generation's self-play games
+        k = gate_opening_moves(9)
+        every = sgf.GameFilter(sizes=(9,), min_moves=0, dedup=False)
+        heads = {tuple(r.moves[:k]) for r in sgf.load_games([str(gen)], every)}
+        gate_games = list(sgf.load_games([str(run_dir / "gates" / f"gen_{g:04d}" / "sgf")],
+                                         every))
+        assert len(gate_games) == 4
+        assert all(tuple(r.moves[:k]) in heads for r in gate_games)
     ratings = json.loads((run_dir / "ratings.json").read_text())
     assert [r["generation"] for r in ratings] == list(range(generations + 1))
     assert (run_dir / "ratings.svg").read_text().startswith("<svg")
