@@ -18,7 +18,9 @@
 #      expert), VISITS (64), GAMES (games a generation: 1024 reinforce, 256 expert),
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (200), BATCH (256), LR (the loop's
 #      default), GATE_GAMES (100 reinforce, 60 expert), WORKERS (nproc - 2), DEVICE (cuda;
-#      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0)
+#      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0), INIT (the starting
+#      net instead: e.g. data/campaign/candidate.pt, whose value head is REINFORCE's
+#      baseline and expert iteration's value)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2
@@ -59,6 +61,7 @@ ARGS=(--run-dir "$WORK/run" --board-size "$BOARD" --generations 1000
       --gate-games "$GATE_GAMES" --workers "$WORKERS" --device "$DEVICE" --seed "$SEED"
       --quiet "${MODE_ARGS[@]}")
 [ -n "${LR:-}" ] && ARGS+=(--lr "$LR")
+[ -n "${INIT:-}" ] && ARGS+=(--init-model "$INIT")
 [ -n "${MAX_MOVES:-}" ] && ARGS+=(--max-moves "$MAX_MOVES")
 timeout -s INT -k 30 "$LEFT" $PY scripts/rl_loop.py "${ARGS[@]}" >>"$OUT/burst.log" 2>&1
 RC=$?
