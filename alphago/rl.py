@@ -326,9 +326,8 @@ class Loop:
             from alphago.selfplay import SearchSelfPlayConfig
 
             sp = SearchSelfPlayConfig()
-            lam = 0.5 if sp.rollouts else 0.0
             return base + (f" --visits {visits} --rollouts {'on' if sp.rollouts else 'off'}"
-                           f" --mix-lambda {lam} --resign-threshold {sp.resign_threshold}"
+                           f" --mix-lambda {sp.mix_lambda} --resign-threshold {sp.resign_threshold}"
                            " --playout-rules")
         # the player self-play uses: same symmetries, same pass rule, temperature 1
         return base + " --policy-only --policy-temperature 1 --playout-rules"

@@ -63,6 +63,11 @@ class SearchSelfPlayConfig:
     rollouts: bool = False
     batch_size: int = 8
 
+    @property
+    def mix_lambda(self) -> float:
+        """The search's rollout weight at the leaves: AlphaGo's 0.5 with rollouts, else 0."""
+        return 0.5 if self.rollouts else 0.0
+
 
 def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
                names: tuple[str, str] = ("current", "current")) -> list[SelfPlayGame]:
@@ -117,7 +122,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
     max_moves = cfg.max_moves or 2 * n * n
     t_moves = scfg.temperature_moves if scfg.temperature_moves is not None else n * n // 12
     search = SearchConfig(visits=scfg.visits, rollouts=scfg.rollouts,
-                          mix_lambda=0.5 if scfg.rollouts else 0.0,
+                          mix_lambda=scfg.mix_lambda,
                           resign_threshold=scfg.resign_threshold, batch_size=scfg.batch_size,
                           max_nodes=max(2000, 4 * scfg.visits * 2), seed=cfg.seed)
     player = MCTSPlayer(ev, search, playout_rules=True)

@@ -321,7 +321,8 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
     """Train until ``cfg.total_steps`` (or ``max_steps`` more steps, or ``max_seconds`` of
     active training time) or a signal. ``init_from`` may hold a net with other heads or a
     narrower/shallower trunk: the weights both nets have are copied (a dual net grown from a
-    policy net, a 10x96 net from a 6x64 one), the rest start (almost) silent. ``value_shards`` (e.g. self-play games): ``cfg.value_batch`` of their positions,
+    policy net, a 10x96 net from a 6x64 one), the rest start (almost) silent.
+    ``value_shards`` (e.g. self-play games): ``cfg.value_batch`` of their positions,
     ``cfg.value_positions_per_game`` a game, join every batch for the value head alone, and
     their validation split is scored as ``val_sp_value_mse``."""
     from tqdm import tqdm

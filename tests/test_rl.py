@@ -181,7 +181,7 @@ def test_gate_engine_plays_as_search_self_play_does(tmp_path):
     sp = SearchSelfPlayConfig()
     s = o["search"]
     assert (s.visits, s.rollouts, s.resign_threshold) == (24, sp.rollouts, sp.resign_threshold)
-    assert s.mix_lambda == (0.5 if sp.rollouts else 0.0)
+    assert s.mix_lambda == sp.mix_lambda
     player = gtp_cli.build_player(o)
     assert isinstance(player, MCTSPlayer) and player.playout_rules
 
