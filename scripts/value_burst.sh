@@ -15,7 +15,9 @@
 #        SGF_ARCHIVE (1: also OUT_DIR/selfplay_sgf.tar.xz), FIRST_ID (first game id, 0),
 #        EXTRA_SHARDS (more shard folders for training, e.g. earlier games; their game ids
 #        must not collide with FIRST_ID onwards), SELFPLAY_ONLY (1: stop after the games,
-#        leaving their shards in WORK/sp/w*/ for another trainer, e.g. campaign_burst.sh)
+#        leaving their shards in WORK/sp/w*/ for another trainer, e.g. campaign_burst.sh),
+#        GRACE (seconds a self-play call may run past SELFPLAY_S before it is stopped and
+#        its games dropped: 30)
 set -u
 if [ $# -lt 3 ]; then
     echo "usage: $0 OUT_DIR SELFPLAY_S TRAIN_S [WORKERS]" >&2
@@ -48,13 +50,17 @@ $PY scripts/selfplay.py --model "$MODEL" --games 2 --max-moves 20 --device "$DEV
 rm -rf "$WORK/warm"
 
 worker() {
+    # a call that would run past the deadline by more than GRACE seconds (a slow net, a
+    # slow machine) is stopped and its games dropped, so the time box holds
     local k=$1 i=0 deadline=$2
     while [ "$(date +%s)" -lt "$deadline" ]; do
         local tag=w${k}_$i
-        $PY scripts/selfplay.py --model "$MODEL" --games "$GAMES" --device "$DEVICE" \
+        timeout -s TERM -k 10 $(( deadline - $(date +%s) + ${GRACE:-30} )) \
+            $PY scripts/selfplay.py --model "$MODEL" --games "$GAMES" --device "$DEVICE" \
             --greedy-after "$GREEDY_AFTER" --seed $(( k * 1000 + i + 1 )) \
             --first-id $(( FIRST_ID + (k * 1000 + i) * GAMES )) --out "$WORK/sp/$tag" \
-            >"$WORK/sp/$tag.json" 2>>"$WORK/sp/errors.log" || rm -f "$WORK/sp/$tag.json"
+            >"$WORK/sp/$tag.json" 2>>"$WORK/sp/errors.log" \
+            || { rm -f "$WORK/sp/$tag.json"; rm -rf "$WORK/sp/$tag"; }
         i=$(( i + 1 ))
     done
 }
