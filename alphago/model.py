@@ -7,6 +7,8 @@ applies on the configured board size (other sizes use none).
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -84,8 +86,6 @@ def build_model(cfg: ModelConfig) -> GoNet:
 def with_heads(model: GoNet, heads: str) -> GoNet:
     """A net of the same trunk with ``heads``, holding every weight of ``model`` it has a
     place for (heads it adds start fresh, heads it drops are left behind)."""
-    import dataclasses
-
     net = GoNet(dataclasses.replace(model.cfg, heads=heads))
     net.load_state_dict(model.state_dict(), strict=False)
     return net.train(model.training)
@@ -114,10 +114,10 @@ def grow(model: GoNet, filters: int, depth: int, new_gamma: float = 0.01) -> GoN
     if filters < old.filters or depth < old.depth:
         raise ValueError(f"a net grows, it does not shrink: {old.depth}x{old.filters} -> "
                          f"{depth}x{filters}")
-    import dataclasses
-
     net = GoNet(dataclasses.replace(old, filters=filters, depth=depth)).train(model.training)
     src, dst = model.state_dict(), net.state_dict()
+    bn = {f"{name}.{p}" for name, m in net.named_modules() if isinstance(m, nn.BatchNorm2d)
+          for p in ("weight", "bias")}
     pooled = {"pass_fc.weight", "value_fc1.weight"}  # read [mean, max] of the channels
     with torch.no_grad():
         for name, new in dst.items():
@@ -126,7 +126,7 @@ def grow(model: GoNet, filters: int, depth: int, new_gamma: float = 0.01) -> GoN
                 continue
             if name not in src:  # a new block: fresh, but for its last batch norm (below)
                 continue
-            if _is_bn_scale_or_shift(name):
+            if name in bn:
                 new.fill_(new_gamma if name.endswith(".weight") else 0.0)
             old_t = src[name]
             if name in pooled:
@@ -140,15 +140,6 @@ def grow(model: GoNet, filters: int, depth: int, new_gamma: float = 0.01) -> GoN
             blk.b2.bias.zero_()
     net.load_state_dict(dst)
     return net
-
-
-def _is_bn_scale_or_shift(name: str) -> bool:
-    """A batch norm's weight or bias in GoNet's naming (stem and value conv: index 1 of
-    their Sequential; blocks: b1, b2)."""
-    parts = name.split(".")
-    return parts[-1] in ("weight", "bias") and (
-        parts[-2] in ("b1", "b2") or name in ("trunk.0.1.weight", "trunk.0.1.bias",
-                                               "value_conv.1.weight", "value_conv.1.bias"))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -41,7 +41,7 @@ FIRST_ID=${FIRST_ID:-0}
 EXTRA_SHARDS=${EXTRA_SHARDS:-}
 export OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK/sp"
-log() { echo "[$(date +%T)] $*" | tee -a "$OUT/burst.log" >&2; }
+source "$(dirname "$0")/burst_common.sh"  # log
 
 log "workers=$WORKERS games/call=$GAMES greedy_after=$GREEDY_AFTER device=$DEVICE model=$MODEL"
 # compile the numba kernels once (their cache serves every worker)
