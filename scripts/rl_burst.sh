@@ -19,7 +19,7 @@
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (200), BATCH (256), LR (the loop's
 #      default), GATE_GAMES (100 reinforce, 60 expert), WORKERS (nproc - 2), DEVICE (cuda;
 #      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0), INIT (the starting
-#      net instead: e.g. data/campaign/candidate.pt, whose value head is REINFORCE's
+#      net instead: e.g. data/dual.pt, whose value head is REINFORCE's
 #      baseline and expert iteration's value)
 set -u
 if [ $# -lt 2 ]; then
