@@ -68,7 +68,7 @@ class LoopConfig:
     gate_visits: int | None = None  # search visits of gating engines (None: visits)
     workers: int = 1
     ray_address: str | None = None
-    init_model: str | None = None  # None: data/policy_sl.pt on 19x19, else a fresh net
+    init_model: str | None = None  # None: the engine's default net on 19x19, else a fresh net
     init_filters: int = 32
     init_depth: int = 3
     max_moves: int | None = None
@@ -192,8 +192,8 @@ class Loop:
         (self.dir / "models").mkdir(parents=True, exist_ok=True)
         first = self.dir / "models" / f"{gen_name(0)}.pt"
         init = self.cfg.init_model
-        if init is None and self.cfg.board_size == 19 and shipped.POLICY_SL.exists():
-            init = str(shipped.POLICY_SL)
+        if init is None and self.cfg.board_size == 19 and shipped.default_model().exists():
+            init = str(shipped.default_model())
         # expert iteration trains a value head beside the policy, and its search reads it
         heads = "policy" if self.cfg.visits == 0 else "both"
         if init is not None:

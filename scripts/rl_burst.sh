@@ -12,15 +12,15 @@
 # then here: copy FILES_AT/best.pt where the next step wants it (e.g. data/policy_rl.pt
 # once its gates against the SL policy hold) and keep FILES_AT/summary.json with it.
 #
-# env: PYTHON (python3), MODE (reinforce: AlphaGo's RL stage on 19x19 from
-#      data/policy_sl.pt, policy-only games against the pool; expert: expert iteration on
+# env: PYTHON (python3), MODE (reinforce: AlphaGo's RL stage on 19x19 from the engine's
+#      net, data/dual.pt, policy-only games against the pool; expert: expert iteration on
 #      BOARD from a fresh net, search self-play with VISITS), BOARD (19 for reinforce, 9 for
 #      expert), VISITS (64), GAMES (games a generation: 1024 reinforce, 256 expert),
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (200), BATCH (256), LR (the loop's
 #      default), GATE_GAMES (100 reinforce, 60 expert), WORKERS (nproc - 2), DEVICE (cuda;
-#      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0), INIT (the starting
-#      net instead: e.g. data/dual.pt, whose value head is REINFORCE's
-#      baseline and expert iteration's value)
+#      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0), INIT (another starting
+#      net: e.g. data/policy_sl.pt, AlphaGo's SL policy; a net with a value head gives
+#      REINFORCE its baseline and expert iteration its value)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2

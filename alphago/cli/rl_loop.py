@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--gate-visits", type=int)
     ap.add_argument("--workers", type=int, help="self-play processes / parallel gate games")
     ap.add_argument("--ray-address", help="Ray cluster address, or 'local'")
-    ap.add_argument("--init-model", help="starting net (default data/policy_sl.pt on 19x19)")
+    ap.add_argument("--init-model", help="starting net (default on 19x19: the engine's, "
+                                         "data/dual.pt when present, else data/policy_sl.pt)")
     ap.add_argument("--init-filters", type=int)
     ap.add_argument("--init-depth", type=int)
     ap.add_argument("--max-moves", type=int)
