@@ -192,8 +192,9 @@ class Loop:
         (self.dir / "models").mkdir(parents=True, exist_ok=True)
         first = self.dir / "models" / f"{gen_name(0)}.pt"
         init = self.cfg.init_model
-        if init is None and self.cfg.board_size == 19 and shipped.default_model().exists():
-            init = str(shipped.default_model())
+        default = shipped.default_model()
+        if init is None and self.cfg.board_size == 19 and default.exists():
+            init = str(default)
         # expert iteration trains a value head beside the policy, and its search reads it
         heads = "policy" if self.cfg.visits == 0 else "both"
         if init is not None:
