@@ -86,7 +86,7 @@ def _next_stamp(st, meta):
     return np.int32(s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _empty_remove(st, meta, p):
     i = st[F_EIDX, p]
     last = meta[M_NEMPTY] - 1
@@ -98,7 +98,7 @@ def _empty_remove(st, meta, p):
     meta[M_NEMPTY] = last
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _empty_add(st, meta, p):
     i = meta[M_NEMPTY]
     st[F_EMPTY, i] = p
@@ -154,7 +154,7 @@ def capture_hash(st, nbr, zob, p, color):
     return x, count
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def legal_basic(st, meta, nbr, p, color):
     """Occupied / ko / suicide test for ``color`` at point p (no superko)."""
     if st[F_COLOR, p] != EMPTY:
@@ -272,7 +272,7 @@ def _merge(st, nbr, big, small):
     st[F_SIZE, big] += st[F_SIZE, small]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _place(st, meta, nbr, zob, p, color):
     """Put a stone, resolve captures and merges. Returns stones captured and the last one."""
     st[F_COLOR, p] = color
@@ -512,7 +512,7 @@ def sensible_mask(st, meta, hist, nbr, diag, zob, superko, out):
             out[p] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def is_true_eye(st, nbr, diag, p, color):
     """Empty point whose neighbours are all ``color`` and that cannot be made false.
 
@@ -603,7 +603,7 @@ def outcome(st, mover, nbr, komi):
         return 0.0
     return 1.0 if (score > 0) == (mover == BLACK) else -1.0
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def random_move(st, meta, nbr, diag):
     """A uniformly drawn legal point that does not fill the mover's true eye, else pass."""
     n = meta[M_SIZE]

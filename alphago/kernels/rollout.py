@@ -33,7 +33,7 @@ N_WEIGHTS = OFF_TENUKI + 1
 MAX_CANDS = 18
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pattern_hash(st, nbr, diag, p, me):
     code = np.uint32(0)
     for k in range(8):
@@ -54,7 +54,7 @@ def _pattern_hash(st, nbr, diag, p, me):
     return int(code & np.uint32(PAT_BUCKETS - 1))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _flags(st, nbr, p, me, out):
     """Capture / save-atari / atari / self-atari flags of ``me`` playing p (into out[4])."""
     out[:] = 0
@@ -87,7 +87,7 @@ def _flags(st, nbr, p, me, out):
         out[F_SELF_ATARI] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def candidates(st, meta, nbr, diag, me, cands, rel1, rel2):
     """Empty legal points around the last two moves (no own true eyes); returns count."""
     n = meta[M_SIZE]
@@ -125,7 +125,7 @@ def candidates(st, meta, nbr, diag, me, cands, rel1, rel2):
     return count
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def score(st, nbr, diag, p, me, r1, r2, weights, flags):
     s = weights[_pattern_hash(st, nbr, diag, p, me)]
     if r1 >= 0:
@@ -139,7 +139,7 @@ def score(st, nbr, diag, p, me, r1, r2, weights, flags):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, scores, flags):
     """Draw a move from the rollout policy (pass when nothing sensible is left)."""
     me = meta[M_TOMOVE]
@@ -161,7 +161,7 @@ def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, scores, flags):
     return _tenuki(st, meta, nbr, diag, me, flags)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tenuki(st, meta, nbr, diag, me, flags):
     """A uniformly drawn sensible move that is not a self-atari (unless nothing else is)."""
     n = meta[M_SIZE]
