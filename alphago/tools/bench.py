@@ -33,10 +33,47 @@ def _median_rate(fn, repeats: int) -> float:
     return statistics.median(rates)
 
 
-def bench_playouts(repeats: int, **_) -> dict:
-    """Uniform random playouts on 19x19 from the empty board, one core."""
+class CReference:
+    """The C light-playout rate of this run (``tools/c_reference``), measured once and
+    shared by the benches that report a ratio to it; ``error`` says why it is missing."""
+
+    def __init__(self):
+        self.rate: float | None = None
+        self.error: str | None = None
+        self._playouts = None
+
+    def playouts(self):
+        if self._playouts is None and self.error is None:
+            from alphago.tools import c_reference
+
+            try:
+                self._playouts = c_reference.CPlayouts(c_reference.build())
+            except (c_reference.CReferenceUnavailable, OSError) as e:
+                self.error = str(e)
+        return self._playouts
+
+    def measure(self, repeats: int) -> float | None:
+        if self.rate is None and self.playouts() is not None:
+            self.rate = _median_rate(lambda: self._playouts.run(2000), repeats)
+        return self.rate
+
+    def figures(self, prefix: str, rate: float, repeats: int) -> dict:
+        """``{prefix}_c_ratio``: ``rate`` over the C light playouts/s of this run."""
+        ref = self.measure(repeats)
+        if ref is None:
+            return {"c_reference_error": self.error}
+        return {"random_playouts_per_s_c_reference": round(ref, 1),
+                f"{prefix}_c_ratio": round(rate / ref, 3)}
+
+
+def bench_playouts(repeats: int, cref: CReference | None = None, **_) -> dict:
+    """Uniform random playouts on 19x19 from the empty board, one core, and the same
+    playouts in plain C (``tools/ref_playout.c``, built here with the system compiler),
+    timed in alternating rounds so that both see the same machine:
+    ``random_playouts_c_ratio`` = numba rate / C rate."""
     from alphago.kernels import rollout as kr
 
+    cref = cref or CReference()
     pos = Position(19)
     kb.seed_rng(1)
     uniform = np.zeros(0, np.float32)
@@ -48,7 +85,17 @@ def bench_playouts(repeats: int, **_) -> dict:
                          7.5)
         return count
 
-    return {"random_playouts_per_s": round(_median_rate(run, repeats), 1)}
+    ours, theirs = [], []
+    c = cref.playouts()
+    for _ in range(repeats):
+        ours.append(_median_rate(run, 1))
+        if c is not None:
+            theirs.append(_median_rate(lambda: c.run(2 * count), 1))
+    rate = statistics.median(ours)
+    if theirs:
+        cref.rate = statistics.median(theirs)
+    return {"random_playouts_per_s": round(rate, 1),
+            **cref.figures("random_playouts", rate, repeats)}
 
 
 def bench_sgf(repeats: int, sgf_source: str, **_) -> dict:
@@ -278,7 +325,8 @@ def _search_evaluators(model: str | None):
     return engine, pair
 
 
-def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
+def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None = None,
+               **_) -> dict:
     """Search simulations per second from the empty 19x19 board, one thread, with the
     backend ``--device auto`` picks (``mcts_backend``), and the search's own cost next
     to the network's (cache off, so every simulation pays a network evaluation;
@@ -327,6 +375,8 @@ def bench_mcts(repeats: int, model: str | None = None, **_) -> dict:
     if "mcts_nn_sims_per_s_two_networks" in out:
         out["mcts_speedup_vs_two_networks"] = round(
             out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
+    out.update((cref or CReference()).figures("mcts_rollout_sims", out["mcts_rollout_sims_per_s"],
+                                              repeats))
     return out
 
 
@@ -410,6 +460,7 @@ BENCHES = {
 
 def run(names, repeats: int = 5, **kwargs) -> dict:
     results = {"cpu_count": os.cpu_count()}
+    cref = CReference()
     for name in names:
-        results.update(BENCHES[name](repeats=repeats, **kwargs))
+        results.update(BENCHES[name](repeats=repeats, cref=cref, **kwargs))
     return results
