@@ -81,8 +81,8 @@ class TrainConfig:
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
     """Every MCTS setting (AlphaGo's values where the paper gives them), validated on
-    construction. CPU threads are a process setting (torch and numba), see ``cli/gtp.py``,
-    whose search flags are generated from these fields and ``SEARCH_HELP``."""
+    construction. ``cli/gtp.py`` generates the engine's search flags from these fields and
+    ``SEARCH_HELP``."""
 
     visits: int = 400
     seconds: float | None = None
@@ -90,6 +90,7 @@ class SearchConfig:
     virtual_loss: int = 3
     mix_lambda: float = 0.5
     batch_size: int = 8
+    threads: int = 1
     max_nodes: int = 30_000
     rollouts: bool = True
     rollout_moves_per_point: int = 3
@@ -111,6 +112,7 @@ class SearchConfig:
             (self.virtual_loss >= 0, "virtual_loss must be >= 0"),
             (0.0 <= self.mix_lambda <= 1.0, "mix_lambda must be within 0..1"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
+            (1 <= self.threads <= 256, "threads must be within 1..256"),
             (self.max_nodes >= 16, "max_nodes must be >= 16"),
             (self.rollout_moves_per_point >= 1, "rollout_moves_per_point must be >= 1"),
             (self.expand_visits >= 1, "expand_visits must be >= 1"),
@@ -135,6 +137,8 @@ SEARCH_HELP = {
     "virtual_loss": "visits of virtual loss on a path while its batch is evaluated",
     "mix_lambda": "leaf value (1-L) v + L z: rollout weight L (AlphaGo: 0.5)",
     "batch_size": "leaves per network call",
+    "threads": "search threads sharing the tree, each with a batch of leaves in flight "
+               "(its network call and rollouts on a core of its own)",
     "max_nodes": "nodes in the preallocated tree (memory: nodes x (n^2+1) x 16 bytes)",
     "rollouts": "fast rollouts at leaves (on/off)",
     "rollout_moves_per_point": "a rollout stops after this many moves per board point",

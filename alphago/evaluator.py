@@ -9,6 +9,7 @@ under a symmetry, the inverse symmetry on the priors, and illegal-move masking.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from typing import Protocol, Sequence
@@ -94,34 +95,39 @@ class TorchEvaluator:
 class NNCache:
     """Evaluations by position key, least recently used dropped past ``max_entries``
     (Leela Zero's NNCache): transpositions and a reused tree are not evaluated twice.
-    Entries are (priors in the board's frame, before masking; value)."""
+    Entries are (priors in the board's frame, before masking; value). Safe to share
+    between search threads."""
 
     def __init__(self, max_entries: int = 50_000):
         self.max_entries = max(0, int(max_entries))
         self._d: OrderedDict[int, tuple[np.ndarray, float]] = OrderedDict()
         self.hits = self.lookups = 0
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._d)
 
     def get(self, key: int) -> tuple[np.ndarray, float] | None:
-        self.lookups += 1
-        hit = self._d.get(key)
-        if hit is not None:
-            self.hits += 1
-            self._d.move_to_end(key)
-        return hit
+        with self._lock:
+            self.lookups += 1
+            hit = self._d.get(key)
+            if hit is not None:
+                self.hits += 1
+                self._d.move_to_end(key)
+            return hit
 
     def put(self, key: int, priors: np.ndarray, value: float) -> None:
         if self.max_entries == 0:
             return
-        self._d[key] = (priors, value)
-        self._d.move_to_end(key)
-        while len(self._d) > self.max_entries:
-            self._d.popitem(last=False)
+        with self._lock:
+            self._d[key] = (priors, value)
+            self._d.move_to_end(key)
+            while len(self._d) > self.max_entries:
+                self._d.popitem(last=False)
 
     def clear(self) -> None:
-        self._d.clear()
+        with self._lock:
+            self._d.clear()
 
 
 class OnnxEvaluator:

@@ -4,12 +4,20 @@ Leaves are gathered under virtual loss into batches of ``SearchConfig.batch_size
 for one network call. A leaf's value is ``(1 - lambda) v + lambda z`` with v from
 the value head (when the network has one) and z the outcome of a fast rollout
 (when enabled); with only one of them that one is used, with neither 0.
+
+With ``SearchConfig.threads`` > 1 that many threads share the tree, each with a batch in
+flight: selection and backup run under the tree's lock, while the network call and the
+rollouts (compiled kernels that release the GIL, a runtime that does too) run outside it,
+side by side. Readers of a tree that is being searched (analysis reports) see it through
+``settled()``, which takes the in-flight virtual losses out for the time of the read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import threading
 import time
 from typing import Callable
 
@@ -48,6 +56,50 @@ class SearchResult:
     hopeless: bool = False  # the mover has been below the resign threshold long enough
 
 
+class _Worker:
+    """One search thread's own state: its leaf buffers, its random generator, and whether
+    its batch is in flight (gathered, not yet backed up)."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.buf: dict[str, np.ndarray] | None = None
+        self.leaves: ks.Leaves | None = None  # the batch in flight, if any
+        self.tree: kt.Tree | None = None
+
+
+class _Budget:
+    """Hands out simulations to the search threads until ``visits`` are given out, the
+    ``seconds`` are over, ``stop()`` says so, or a thread failed."""
+
+    def __init__(self, visits, seconds, stop, batch_size: int):
+        self.visits, self.seconds, self.stop, self.batch_size = visits, seconds, stop, batch_size
+        self.t0 = time.perf_counter()
+        self.given = 0
+        self.done = 0
+        self.failed = False
+        self.lock = threading.Lock()
+
+    def claim(self) -> int:
+        with self.lock:
+            if self.failed:
+                return 0
+            if self.visits is not None and self.given >= self.visits:
+                return 0
+            if self.seconds is not None and time.perf_counter() - self.t0 >= self.seconds:
+                return 0
+            if self.stop is not None and self.stop():
+                return 0
+            b = self.batch_size if self.visits is None else min(self.batch_size,
+                                                                self.visits - self.given)
+            b = max(1, b)
+            self.given += b
+            return b
+
+    def finished(self, b: int) -> None:
+        with self.lock:
+            self.done += b
+
+
 class MCTS:
     def __init__(self, evaluator: Evaluator, cfg: SearchConfig, size: int,
                  rollout_weights: np.ndarray | None = None):
@@ -73,7 +125,11 @@ class MCTS:
         self.need_net = self.use_value or not self.use_rollouts
         self.expand_visits = 1 if not self.use_rollouts else max(1, cfg.expand_visits)
         self.cache = NNCache(cfg.nn_cache_size)
-        self._buf: dict[str, np.ndarray] | None = None
+        # one per search thread; the first draws from self.rng, so one thread searches
+        # exactly as a single-threaded search does
+        self._workers = [_Worker(self.rng)] + [
+            _Worker(np.random.default_rng([cfg.seed, i])) for i in range(1, cfg.threads)]
+        self._lock = threading.Lock()  # the tree's arrays, between gather and scatter
         self.nbr, self.diag = _geometry(size)  # [n*n, 4] int32 neighbours / diagonals
         self.zob = _zob(size)  # [3, n*n] int64 zobrist keys
 
@@ -109,7 +165,8 @@ class MCTS:
         return True
 
     # ----- evaluation ----------------------------------------------------------
-    def _net(self, sts, metas, lasts, keys) -> tuple[np.ndarray, np.ndarray]:
+    def _net(self, sts, metas, lasts, keys, rng: np.random.Generator | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Network priors (board frame, unmasked) and values for leaf states, through
         the evaluation cache; each miss is seen under a random symmetry."""
         b, a = len(sts), self.size * self.size + 1
@@ -125,7 +182,7 @@ class MCTS:
             miss = np.array([i for i, hit in enumerate(hits) if hit is None], np.int64)
             if not len(miss):
                 return priors, values
-        syms = self.rng.integers(0, 8, len(miss))
+        syms = (rng or self.rng).integers(0, 8, len(miss))
         if len(miss) == b:  # no hits: the leaves' arrays as they are
             planes = state_planes(sts, metas, lasts, syms, self.size, self.ev.feature_set)
         else:
@@ -156,60 +213,97 @@ class MCTS:
             stop: Callable[[], bool] | None = None, on_batch: Callable[[], None] | None = None
             ) -> int:
         """Simulate from the root until ``visits`` new simulations, ``seconds``, or
-        ``stop()``; returns the simulations done."""
+        ``stop()``; returns the simulations done. ``on_batch`` is called on the calling
+        thread after each of its batches (other threads' batches may be in flight: read
+        the tree through ``settled()``)."""
         if visits is None and seconds is None and stop is None:
             visits = self.cfg.visits  # no budget given: the configured one
-        t0 = time.perf_counter()
-        done = 0
+        budget = _Budget(visits, seconds, stop, self.cfg.batch_size)
         root_last = last_moves(pos).astype(np.int32)
-        while True:
-            if visits is not None and done >= visits:
-                break
-            if seconds is not None and time.perf_counter() - t0 >= seconds:
-                break
-            if stop is not None and stop():
-                break
-            b = self.cfg.batch_size if visits is None else min(self.cfg.batch_size, visits - done)
-            done += self._batch(pos, root_last, max(1, b))
-            if on_batch is not None:
-                on_batch()
-        return done
+        errors: list[BaseException] = []  # list.append is atomic: the threads share it
+        helpers = [threading.Thread(target=self._search_thread, name=f"search-{i}",
+                                    args=(pos, root_last, budget, w, None, errors), daemon=True)
+                   for i, w in enumerate(self._workers[1:], 1)]
+        for t in helpers:
+            t.start()
+        self._search_thread(pos, root_last, budget, self._workers[0], on_batch, errors)
+        for t in helpers:
+            t.join()
+        if errors:
+            raise errors[0]
+        return budget.done
 
-    def _buffers(self, b: int):
-        if self._buf is None or self._buf["st"].shape[0] < b:
+    def _search_thread(self, pos, root_last, budget: _Budget, worker: _Worker,
+                       on_batch, errors: list) -> None:
+        try:
+            while True:
+                b = budget.claim()
+                if b == 0:
+                    return
+                budget.finished(self._batch(pos, root_last, b, worker))
+                if on_batch is not None:
+                    on_batch()
+        except BaseException as e:  # stop the others; run() raises it on the caller
+            with budget.lock:
+                budget.failed = True
+            errors.append(e)
+            if worker.leaves is not None:  # take the batch's virtual loss back out
+                with self._lock:
+                    ks.shift_virtual_loss(worker.tree, worker.leaves, -self.cfg.virtual_loss)
+                    worker.leaves = None
+
+    @contextlib.contextmanager
+    def settled(self):
+        """Hold the tree still, without the virtual losses of batches in flight, for as
+        long as the block reads it."""
+        with self._lock:
+            flying = [w for w in self._workers if w.leaves is not None]
+            for w in flying:
+                ks.shift_virtual_loss(w.tree, w.leaves, -self.cfg.virtual_loss)
+            try:
+                yield self
+            finally:
+                for w in flying:
+                    ks.shift_virtual_loss(w.tree, w.leaves, self.cfg.virtual_loss)
+
+    def _buffers(self, worker: _Worker, b: int):
+        if worker.buf is None or worker.buf["st"].shape[0] < b:
             nn, a = self.size * self.size, self.size * self.size + 1
-            self._buf = {"st": np.zeros((b, kb.NF, nn), np.int32),
-                         "meta": np.zeros((b, kb.NM), np.int64),
-                         "last": np.zeros((b, HISTORY), np.int32),
-                         "mask": np.zeros((b, a), np.uint8),
-                         "ps": np.zeros((b, MAX_DEPTH), np.int64),
-                         "pa": np.zeros((b, MAX_DEPTH), np.int64),
-                         "depth": np.zeros(b, np.int64), "status": np.zeros(b, np.int64),
-                         "key": np.zeros(b, np.int64)}
-        return {k: v[:b] for k, v in self._buf.items()}
+            worker.buf = {"st": np.zeros((b, kb.NF, nn), np.int32),
+                          "meta": np.zeros((b, kb.NM), np.int64),
+                          "last": np.zeros((b, HISTORY), np.int32),
+                          "mask": np.zeros((b, a), np.uint8),
+                          "ps": np.zeros((b, MAX_DEPTH), np.int64),
+                          "pa": np.zeros((b, MAX_DEPTH), np.int64),
+                          "depth": np.zeros(b, np.int64), "status": np.zeros(b, np.int64),
+                          "key": np.zeros(b, np.int64)}
+        return {k: v[:b] for k, v in worker.buf.items()}
 
-    def _batch(self, pos: Position, root_last: np.ndarray, b: int) -> int:
-        """One batch of simulations: compiled selection, one network call for the
-        leaves that need it (minus cache hits), rollouts, compiled backup."""
+    def _batch(self, pos: Position, root_last: np.ndarray, b: int, worker: _Worker) -> int:
+        """One batch of simulations: compiled selection under the tree's lock, one network
+        call for the leaves that need it (minus cache hits) and rollouts outside it,
+        compiled backup under it again."""
         cfg = self.cfg
         nbr, diag, zob = self.nbr, self.diag, self.zob
-        x = self._buffers(b)
+        x = self._buffers(worker, b)
         tree = kt.Tree(self.N, self.W, self.P, self.C, self.info)
         leaves = ks.Leaves(x["st"], x["meta"], x["last"], x["mask"], x["ps"], x["pa"],
                            x["depth"], x["status"], x["key"])
-        ks.gather(tree, pos.st, pos.meta, pos.hist, root_last, nbr, zob, cfg.c_puct,
-                  cfg.virtual_loss, self.expand_visits, self.need_net, leaves)
+        with self._lock:
+            ks.gather(tree, pos.st, pos.meta, pos.hist, root_last, nbr, zob, cfg.c_puct,
+                      cfg.virtual_loss, self.expand_visits, self.need_net, leaves)
+            worker.tree, worker.leaves = tree, leaves
         status = x["status"]
         a = self.size * self.size + 1
         net = np.flatnonzero(status >= ks.NET_EXPAND)
         if len(net) == b:  # the usual case: every leaf goes to the network, no copies
-            priors, vnet = self._net(x["st"], x["meta"], x["last"], x["key"])
+            priors, vnet = self._net(x["st"], x["meta"], x["last"], x["key"], worker.rng)
         else:
             priors = np.zeros((b, a), np.float32)
             vnet = np.zeros(b, np.float32)
             if len(net):
                 priors[net], vnet[net] = self._net(x["st"][net], x["meta"][net],
-                                                   x["last"][net], x["key"][net])
+                                                   x["last"][net], x["key"][net], worker.rng)
         z = np.zeros(b, np.float32)
         if self.use_rollouts:
             live = np.flatnonzero(status >= ks.ROLLOUT_ONLY)
@@ -217,9 +311,12 @@ class MCTS:
                 sel = slice(None) if len(live) == b else live
                 z[sel] = kr.rollouts(x["st"][sel], x["meta"][sel], nbr, diag, zob, pos.komi,
                                   cfg.rollout_moves_per_point * self.size * self.size,
-                                  self.rng.integers(0, 2**31, len(live)), self.rollout_weights)
-        ks.scatter(tree, leaves, priors, vnet, z, self.use_value, self.use_rollouts,
-                   cfg.mix_lambda, nbr, pos.komi, cfg.virtual_loss)
+                                  worker.rng.integers(0, 2**31, len(live)),
+                                  self.rollout_weights)
+        with self._lock:
+            ks.scatter(tree, leaves, priors, vnet, z, self.use_value, self.use_rollouts,
+                       cfg.mix_lambda, nbr, pos.komi, cfg.virtual_loss)
+            worker.leaves = None
         return b
 
     # ----- results ---------------------------------------------------------------

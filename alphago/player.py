@@ -166,10 +166,13 @@ class MCTSPlayer:
         self.search(pos, stop=lambda: stop() or self.tree(pos.size).nodes() >= cap)
 
     def result(self, t: MCTS, t0: float) -> SearchResult:
-        cands = t.candidates()
-        move = t.choose(0.0)
+        """The search so far (safe while other search threads still run)."""
+        with t.settled():
+            cands = t.candidates()
+            move = t.choose(0.0)
+            visits = t.root_visits()
         wr = cands[0].winrate if cands else 0.5
-        return SearchResult(move, wr, t.root_visits(), cands, time.perf_counter() - t0)
+        return SearchResult(move, wr, visits, cands, time.perf_counter() - t0)
 
     def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
                 temperature: float = 0.0, noise: float = 0.0, allow_resign: bool = True

@@ -296,3 +296,95 @@ def test_hashed_superko_mask_equals_the_reference():
             assert (out == np.array(ref, np.uint8)).all()
             checked += 1
     assert checked > 500
+
+
+class _SlowRandomEvaluator:
+    """Random priors and values; sleeps in evaluate (releasing the GIL) so that search
+    threads really overlap. ``fail_after`` calls, it raises."""
+
+    has_value = True
+    has_policy = True
+
+    def __init__(self, seconds=0.001, fail_after=None):
+        self.feature_set = get_feature_set("basic")
+        self.seconds, self.fail_after, self.calls = seconds, fail_after, 0
+        self.rng = np.random.default_rng(0)
+
+    def evaluate(self, planes):
+        import time
+
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise RuntimeError("evaluator failed")
+        time.sleep(self.seconds)
+        b, _, n, _ = planes.shape
+        pr = self.rng.random((b, n * n + 1)).astype(np.float32)
+        return pr / pr.sum(1, keepdims=True), self.rng.uniform(-1, 1, b).astype(np.float32)
+
+
+def _leaf_ends(t: MCTS) -> int:
+    """Simulations that ended at each edge, summed: every visit of an edge either ends
+    there or goes on into its child, so this equals the simulations backed up."""
+    used = t.nodes()
+    N, C = t.N[:used].astype(np.int64), t.C[:used]
+    through = sum(int(N[c].sum()) for c in C[C >= 0])
+    return int(N.sum()) - through
+
+
+def _assert_valid_tree(t: MCTS) -> None:
+    used = t.nodes()
+    N, W, C = t.N[:used], t.W[:used], t.C[:used]
+    assert (N >= 0).all()
+    assert (np.abs(W) <= N + 1e-3).all()  # values in [-1, 1]: no virtual loss left over
+    children = C[C >= 0]
+    assert len(children) == len(set(children.tolist()))  # each node has one parent
+    assert ((children > 0) & (children < used)).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_threaded_search_counts_every_visit_once(threads):
+    cfg = SearchConfig(visits=600, batch_size=4, threads=threads, max_nodes=4000,
+                       rollouts=True, nn_cache_size=0)
+    t = MCTS(_SlowRandomEvaluator(), cfg, 9)
+    pos = Position(9)
+    t.set_root(pos)
+    assert t.run(pos, 600) == 600
+    assert t.root_visits() == 600
+    assert _leaf_ends(t) == 600
+    _assert_valid_tree(t)
+    # a second run on the same tree adds exactly its own visits
+    assert t.run(pos, 200) == 200
+    assert t.root_visits() == 800 and _leaf_ends(t) == 800
+    _assert_valid_tree(t)
+
+
+def test_threaded_search_reports_a_settled_tree_while_running():
+    cfg = SearchConfig(visits=400, batch_size=8, threads=3, max_nodes=4000, nn_cache_size=0)
+    player = MCTSPlayer(_SlowRandomEvaluator(0.002), cfg)
+    pos = Position(9)
+    seen = []
+    t = player.tree(9)
+    t.set_root(pos)
+
+    def on_batch():
+        res = player.result(t, 0.0)
+        seen.append(res.visits)
+        assert all(0.0 <= c.winrate <= 1.0 for c in res.candidates)
+        with t.settled():
+            assert _leaf_ends(t) == t.root_visits()  # no batch in flight inside the block
+
+    t.run(pos, 400, on_batch=on_batch)
+    assert seen and max(seen) <= 400 and seen == sorted(seen)
+    _assert_valid_tree(t)
+
+
+def test_a_failing_search_thread_stops_the_search_and_leaves_no_virtual_loss():
+    cfg = SearchConfig(visits=1000, batch_size=4, threads=3, max_nodes=4000, nn_cache_size=0)
+    t = MCTS(_SlowRandomEvaluator(fail_after=20), cfg, 9)
+    pos = Position(9)
+    with pytest.raises(RuntimeError, match="evaluator failed"):
+        t.set_root(pos)
+        t.run(pos, 1000)
+    assert t.root_visits() < 1000
+    assert _leaf_ends(t) == t.root_visits()
+    _assert_valid_tree(t)

@@ -29,7 +29,7 @@ from alphago.coords import MAX_SIZE, MIN_SIZE
 
 # the engine's own options and their defaults; the search options come from SearchConfig
 ENGINE_DEFAULTS = {"model": None, "value_model": None, "uniform": False, "policy_only": False,
-                   "policy_temperature": 0.0, "playout_rules": False, "threads": 1, "device": "auto", "ponder": False,
+                   "policy_temperature": 0.0, "playout_rules": False, "device": "auto", "ponder": False,
                    "komi": 7.5, "size": 19, "rollout_policy": None, "log_level": "WARNING"}
 ALIASES = {"nn_cache": "nn_cache_size"}  # older option names, still accepted
 DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
@@ -56,7 +56,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="play as self-play does: pass only when nothing sensible is left "
                          "(with --policy-only also a random symmetry a move), as the RL "
                          "loop's gate does")
-    ap.add_argument("--threads", type=int, default=None, help="CPU threads for search/torch (1)")
     ap.add_argument("--device", default=None, help="auto (default: CUDA, else the fastest CPU "
                     "backend), cpu, onnx, onnx-int8, cuda, cuda:N")
     ap.add_argument("--ponder", action="store_true", default=None,
@@ -136,8 +135,6 @@ def _config_file(ap, path: str, known: set[str]) -> dict:
 
 
 def _check(ap, o) -> None:
-    if o["threads"] < 1:
-        ap.error("--threads must be at least 1")
     if o["device"] not in DEVICES and not str(o["device"]).startswith("cuda:"):
         ap.error(f"--device must be auto, cpu, onnx, onnx-int8, cuda or cuda:N, "
                  f"not {o['device']!r}")
@@ -185,20 +182,17 @@ def build_player(o: dict):
     from alphago.player import MCTSPlayer, PolicyPlayer
     from alphago.rollout_policy import load_weights
 
-    torch.set_num_threads(o["threads"])
-    try:
-        import numba
-
-        numba.set_num_threads(min(o["threads"], numba.config.NUMBA_NUM_THREADS))
-    except (ImportError, ValueError):
-        pass
     cfg = o["search"]
+    # --threads: with search, that many search threads, each evaluating its own batch on
+    # one core; with --policy-only, the threads of the one network call a move
+    net_threads = cfg.threads if o["policy_only"] else 1
+    torch.set_num_threads(net_threads)
     if o["uniform"]:
         ev = UniformEvaluator()
     elif o["policy_only"]:
-        ev = make_evaluator(o["model"], o["device"], o["threads"], 1)
+        ev = make_evaluator(o["model"], o["device"], net_threads, 1)
     else:
-        ev = search_evaluator(o["model"], o["value_model"], o["device"], o["threads"],
+        ev = search_evaluator(o["model"], o["value_model"], o["device"], net_threads,
                               cfg.batch_size)
     if o["policy_only"]:
         return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]))

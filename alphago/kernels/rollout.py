@@ -16,7 +16,7 @@ then drawn uniformly among legal moves that do not fill an own true eye.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_LAST, M_LAST2,
                                    M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, NF, NM, OK, area_score,
@@ -318,15 +318,16 @@ def _load(colors, to_move, ko, last, st, meta, nbr, zob):
     meta[M_LAST2] = last[1] if last[1] < nn else -1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def rollouts(sts, metas, nbr, diag, zob, komi, max_moves, seeds, weights):
-    """One playout per leaf, in parallel: the rollout policy with ``weights``, or
-    uniform random moves (true eyes kept) when ``weights`` is empty.
-    Returns +1/-1 (0 for a draw) per leaf: did the leaf's side to move win on area?"""
+    """One playout per leaf: the rollout policy with ``weights``, or uniform random moves
+    (true eyes kept) when ``weights`` is empty. Returns +1/-1 (0 for a draw) per leaf: did
+    the leaf's side to move win on area? Releases the GIL: the search's threads play
+    their batches' rollouts side by side."""
     b = sts.shape[0]
     out = np.zeros(b, np.float32)
     hist = np.empty(0, np.int64)
-    for i in prange(b):
+    for i in range(b):
         np.random.seed(seeds[i])
         st = sts[i].copy()
         meta = metas[i].copy()

@@ -1,5 +1,8 @@
 """One search batch in two compiled halves around the network call (numba).
 
+The halves release the GIL, so that several search threads can keep batches in flight:
+each gathers and scatters under the tree's lock and evaluates its leaves outside it.
+
 ``gather`` walks ``b`` simulations from the root under virtual loss and leaves,
 per simulation: the leaf state, its recent moves, its legal-move mask, a key for
 the evaluation cache, and a status saying what the leaf needs. ``fill_planes_*``
@@ -38,7 +41,7 @@ def position_key(meta, last):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather(tree, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
            expand_visits, need_net, leaves):
     """Select ``leaves.st.shape[0]`` leaves of ``tree`` (a ``Tree``) into ``leaves`` (a
@@ -98,7 +101,7 @@ def _scatter_planes(scratch, sym_map, out):
                 out[c, sym_map[p]] = v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, out):
     """out[i] = basic planes of leaf i seen under symmetry syms[i]. out [B, 16, n*n] uint8,
     zeroed by the caller."""
@@ -108,7 +111,7 @@ def fill_planes_basic(sts, metas, lasts, syms, pm, nbr, diag, out):
         _scatter_planes(scratch, pm[syms[i]], out[i])
 
 
-@njit(cache=False)  # reaches the recursive ladder reader, which numba cannot cache
+@njit(cache=False, nogil=True)  # reaches the recursive ladder reader, which numba cannot cache
 def fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zob, out):
     """As fill_planes_basic for AlphaGo's 48 planes. out [B, 48, n*n] uint8."""
     scratch = np.zeros((out.shape[1], out.shape[2]), np.uint8)
@@ -117,7 +120,7 @@ def fill_planes_alphago(sts, metas, lasts, syms, pm, nbr, diag, zob, out):
         _scatter_planes(scratch, pm[syms[i]], out[i])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scatter(tree, leaves, priors, vnet, z, use_value, use_rollouts, lam, nbr, komi, vl):
     """Leaf values ``(1 - lam) v + lam z`` (or whichever exists), expansion of the
     NET_EXPAND leaves with their masked, renormalised priors, and backup.
@@ -155,3 +158,15 @@ def scatter(tree, leaves, priors, vnet, z, use_value, use_rollouts, lam, nbr, ko
             if child >= 0:
                 C[s, a] = child
         backup(N, W, paths_s[i], paths_a[i], d, v, vl)
+
+
+@njit(cache=True, nogil=True)
+def shift_virtual_loss(tree, leaves, vl):
+    """Add ``vl`` virtual losses (negative: take them back) along every path of an
+    in-flight batch, so that the tree can be read as if the batch were not there."""
+    for i in range(leaves.depth.shape[0]):
+        d = leaves.depth[i]
+        for j in range(d):
+            s, a = leaves.paths_s[i, j], leaves.paths_a[i, j]
+            tree.N[s, a] += vl
+            tree.W[s, a] -= vl

@@ -327,14 +327,18 @@ def _search_evaluators(model: str | None):
 
 def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None = None,
                **_) -> dict:
-    """Search simulations per second from the empty 19x19 board, one thread, with the
-    backend ``--device auto`` picks (``mcts_backend``), and the search's own cost next
-    to the network's (cache off, so every simulation pays a network evaluation;
-    ``mcts_search_overhead_pct_*`` = time outside the network over time inside it, on
-    the empty board and at move 150 of a pro game). ``mcts_nn_sims_per_s`` is the
-    default engine (value net on when it has one, rollouts on, lambda 0.5);
+    """Search simulations per second from the empty 19x19 board, one search thread
+    unless said otherwise, with the backend ``--device auto`` picks (``mcts_backend``),
+    and the search's own cost next to the network's (cache off, so every simulation pays
+    a network evaluation; ``mcts_search_overhead_pct_*`` = time outside the network over
+    time inside it, on the empty board and at move 150 of a pro game).
+
+    ``mcts_nn_sims_per_s`` is the default engine (value net on when it has one, rollouts
+    on, lambda 0.5); ``mcts_nn_sims_per_s_threads2`` the same with ``--threads 2`` (two
+    search threads, a core each; ``mcts_threads2_speedup`` the ratio);
     ``mcts_nn_sims_per_s_two_networks`` the same search with AlphaGo's pair of shipped
-    networks (two forward passes a leaf), measured in the same run."""
+    networks (two forward passes a leaf); ``mcts_rollout_sims_c_ratio`` the rollout-only
+    search over the C light playouts/s of the same run. All measured in one run."""
     import numba
     import torch
 
@@ -347,14 +351,15 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
     chosen, pair = _search_evaluators(model)
     w = _rollout_weights()
     out = {"mcts_backend": _backend_name(chosen), "mcts_value_net": chosen.has_value}
-    cases = [("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000),
-             ("mcts_nn_sims_per_s", chosen, True, 0.5, 256, 50_000),
-             ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0)]
+    cases = [("mcts_rollout_sims_per_s", UniformEvaluator(), True, 1.0, 1024, 50_000, 1),
+             ("mcts_nn_sims_per_s", chosen, True, 0.5, 256, 50_000, 1),
+             ("mcts_nn_sims_per_s_threads2", chosen, True, 0.5, 512, 50_000, 2),
+             ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0, 1)]
     if pair is not None:
-        cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000))
-    for key, ev, rollouts, lam, visits, cache in cases:
+        cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000, 1))
+    for key, ev, rollouts, lam, visits, cache, threads in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
-                           mix_lambda=lam, nn_cache_size=cache)
+                           mix_lambda=lam, nn_cache_size=cache, threads=threads)
         timed = _TimedEvaluator(ev)
         player = MCTSPlayer(timed, cfg, rollout_weights=w)
         overheads = []
@@ -372,6 +377,8 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
             out["mcts_search_overhead_pct_midgame"] = round(statistics.median(
                 [_timed_search(player, timed, mid, cfg.visits, False)
                  for _ in range(max(1, repeats // 2))]), 1)
+    out["mcts_threads2_speedup"] = round(out["mcts_nn_sims_per_s_threads2"]
+                                         / out["mcts_nn_sims_per_s"], 2)
     if "mcts_nn_sims_per_s_two_networks" in out:
         out["mcts_speedup_vs_two_networks"] = round(
             out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
