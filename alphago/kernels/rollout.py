@@ -18,9 +18,9 @@ then drawn uniformly among legal moves that do not fill an own true eye.
 import numpy as np
 from numba import njit
 
-from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_LAST, M_LAST2,
-                                   M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, NF, NM, OK, area_score,
-                                   commit, is_true_eye, legal_basic, outcome, random_playout)
+from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_KO, M_LAST,
+                                   M_LAST2, M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, NF, NM,
+                                   area_score, commit, outcome, random_playout)
 from alphago.kernels.features import load_position
 
 PAT_BUCKETS = 1 << 16
@@ -34,62 +34,90 @@ MAX_CANDS = 18
 
 
 @njit(cache=True, inline="always")
-def _pattern_hash(st, nbr, diag, p, me):
+def _neighbour_state(st, q, me):
+    """A pattern digit: 0 empty, 1 off board, 2/3 own stone with >= 2 / 1 liberties,
+    4/5 the opponent's."""
+    if q < 0:
+        return 1
+    c = st[F_COLOR, q]
+    if c == EMPTY:
+        return 0
+    one = 1 if st[F_LIBS, st[F_HEAD, q]] == 1 else 0
+    return (2 if c == me else 4) + one
+
+
+@njit(cache=True, inline="always")
+def examine(st, meta, nbr, diag, p, me):
+    """All the rollout policy asks of the empty point p for ``me``, in one pass over its
+    8 neighbours: (sensible, pattern bucket, flag bits). Sensible: legal (not the ko
+    point, not suicide) and not ``me``'s true eye (board.legal_basic and is_true_eye).
+    Flag bit F_x is set for capture, save (an own chain in atari gets out), atari (an
+    opponent chain left with one liberty) and self-atari."""
     code = np.uint32(0)
-    for k in range(8):
-        q = nbr[p, k] if k < 4 else diag[p, k - 4]
-        if q < 0:
-            s = 1
-        else:
-            c = st[F_COLOR, q]
-            if c == EMPTY:
-                s = 0
+    empties = 0
+    own_libs_other = 0  # liberties own neighbours keep beyond p (2+ counts as safe)
+    own_in_atari = False
+    capture = False
+    atari = False
+    legal = False
+    all_own = True
+    for k in range(4):
+        q = nbr[p, k]
+        s = _neighbour_state(st, q, me)
+        if s == 0:
+            empties += 1
+            legal = True
+            all_own = False
+        elif s >= 2:
+            libs = st[F_LIBS, st[F_HEAD, q]]
+            if s < 4:
+                if libs == 1:
+                    own_in_atari = True
+                else:
+                    own_libs_other += libs - 1
+                    legal = True
             else:
-                one = st[F_LIBS, st[F_HEAD, q]] == 1
-                s = (2 if c == me else 4) + (1 if one else 0)
+                all_own = False
+                if libs == 1:
+                    capture = True
+                    legal = True
+                elif libs == 2:
+                    atari = True
+        code = code * np.uint32(6) + np.uint32(s)
+    bad = 0
+    edge = 0
+    for k in range(4):
+        q = diag[p, k]
+        s = _neighbour_state(st, q, me)
+        if s == 1:
+            edge = 1
+        elif s >= 4:
+            bad += 1
         code = code * np.uint32(6) + np.uint32(s)
     code ^= code >> np.uint32(13)
     code *= np.uint32(0x5BD1E995)
     code ^= code >> np.uint32(15)
-    return int(code & np.uint32(PAT_BUCKETS - 1))
+    pattern = int(code & np.uint32(PAT_BUCKETS - 1))
+    bits = 0
+    if capture:
+        bits |= 1 << F_CAPTURE
+    elif empties + own_libs_other <= 1:
+        bits |= 1 << F_SELF_ATARI
+    if own_in_atari and (capture or empties + own_libs_other >= 2):
+        bits |= 1 << F_SAVE
+    if atari:
+        bits |= 1 << F_ATARI
+    if p == meta[M_KO] and me == meta[M_TOMOVE]:
+        legal = False
+    eye = all_own and bad + edge < 2
+    return legal and not eye, pattern, bits
 
 
 @njit(cache=True, inline="always")
-def _flags(st, nbr, p, me, out):
-    """Capture / save-atari / atari / self-atari flags of ``me`` playing p (into out[4])."""
-    out[:] = 0
-    opp = 3 - me
-    empties = 0
-    own_libs_other = 0  # liberties own neighbours keep beyond p (2+ counts as safe)
-    own_in_atari = False
-    for k in range(4):
-        q = nbr[p, k]
-        if q < 0:
-            continue
-        c = st[F_COLOR, q]
-        if c == EMPTY:
-            empties += 1
-            continue
-        libs = st[F_LIBS, st[F_HEAD, q]]
-        if c == opp:
-            if libs == 1:
-                out[F_CAPTURE] = 1
-            elif libs == 2:
-                out[F_ATARI] = 1
-        else:
-            if libs == 1:
-                own_in_atari = True
-            else:
-                own_libs_other += libs - 1
-    if own_in_atari and (out[F_CAPTURE] or empties + own_libs_other >= 2):
-        out[F_SAVE] = 1
-    if not out[F_CAPTURE] and empties + own_libs_other <= 1:
-        out[F_SELF_ATARI] = 1
-
-
-@njit(cache=True, inline="always")
-def candidates(st, meta, nbr, diag, me, cands, rel1, rel2):
-    """Empty legal points around the last two moves (no own true eyes); returns count."""
+def candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits):
+    """The sensible empty points around the last two moves (see ``examine``), with their
+    offsets from those moves (0..8, -1 when not next to one), pattern buckets and flag
+    bits; returns how many. [MAX_CANDS] arrays, filled from the front."""
     n = meta[M_SIZE]
     nn = n * n
     count = 0
@@ -106,47 +134,58 @@ def candidates(st, meta, nbr, diag, me, cands, rel1, rel2):
                 p = r * n + c
                 if st[F_COLOR, p] != EMPTY:
                     continue
+                rel = (dr + 1) * 3 + dc + 1
                 seen = -1
-                for i in range(count):
-                    if cands[i] == p:
-                        seen = i
+                if which == 1:  # the first neighbourhood may have it already
+                    for i in range(count):
+                        if cands[i] == p:
+                            seen = i
                 if seen >= 0:
-                    if which == 0:
-                        rel1[seen] = (dr + 1) * 3 + dc + 1
-                    else:
-                        rel2[seen] = (dr + 1) * 3 + dc + 1
+                    rel2[seen] = rel
                     continue
-                if legal_basic(st, meta, nbr, p, me) != OK or is_true_eye(st, nbr, diag, p, me):
+                ok, pattern, flag_bits = examine(st, meta, nbr, diag, p, me)
+                if not ok:
                     continue
                 cands[count] = p
-                rel1[count] = (dr + 1) * 3 + dc + 1 if which == 0 else -1
-                rel2[count] = (dr + 1) * 3 + dc + 1 if which == 1 else -1
+                rel1[count] = rel if which == 0 else -1
+                rel2[count] = rel if which == 1 else -1
+                pats[count] = pattern
+                bits[count] = flag_bits
                 count += 1
     return count
 
 
 @njit(cache=True, inline="always")
-def score(st, nbr, diag, p, me, r1, r2, weights, flags):
-    s = weights[_pattern_hash(st, nbr, diag, p, me)]
+def score(weights, pattern, r1, r2, flag_bits):
+    """The rollout policy's logit of one candidate."""
+    s = weights[pattern]
     if r1 >= 0:
         s += weights[OFF_REL1 + r1]
     if r2 >= 0:
         s += weights[OFF_REL2 + r2]
-    _flags(st, nbr, p, me, flags)
     for k in range(4):
-        if flags[k]:
+        if flag_bits & (1 << k):
             s += weights[OFF_FLAGS + k]
     return s
 
 
+@njit(cache=True)
+def scratch():
+    """The candidate buffers a playout reuses move after move: points, offsets from the
+    last and the second last move, pattern buckets, flag bits, scores [MAX_CANDS] each."""
+    return (np.empty(MAX_CANDS, np.int32), np.empty(MAX_CANDS, np.int32),
+            np.empty(MAX_CANDS, np.int32), np.empty(MAX_CANDS, np.int32),
+            np.empty(MAX_CANDS, np.int32), np.empty(MAX_CANDS + 1, np.float64))
+
+
 @njit(cache=True, inline="always")
-def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, scores, flags):
+def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, scores):
     """Draw a move from the rollout policy (pass when nothing sensible is left)."""
     me = meta[M_TOMOVE]
-    count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2)
+    count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
     best = weights[OFF_TENUKI]
     for i in range(count):
-        scores[i] = score(st, nbr, diag, cands[i], me, rel1[i], rel2[i], weights, flags)
+        scores[i] = score(weights, pats[i], rel1[i], rel2[i], bits[i])
         if scores[i] > best:
             best = scores[i]
     total = np.exp(weights[OFF_TENUKI] - best)
@@ -158,11 +197,11 @@ def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, scores, flags):
         x -= scores[i]
         if x < 0:
             return cands[i]
-    return _tenuki(st, meta, nbr, diag, me, flags)
+    return _tenuki(st, meta, nbr, diag, me)
 
 
 @njit(cache=True, inline="always")
-def _tenuki(st, meta, nbr, diag, me, flags):
+def _tenuki(st, meta, nbr, diag, me):
     """A uniformly drawn sensible move that is not a self-atari (unless nothing else is)."""
     n = meta[M_SIZE]
     ne = meta[M_NEMPTY]
@@ -175,10 +214,10 @@ def _tenuki(st, meta, nbr, diag, me, flags):
         if i >= ne:
             i -= ne
         q = st[F_EMPTY, i]
-        if is_true_eye(st, nbr, diag, q, me) or legal_basic(st, meta, nbr, q, me) != OK:
+        ok, _, flag_bits = examine(st, meta, nbr, diag, q, me)
+        if not ok:
             continue
-        _flags(st, nbr, q, me, flags)
-        if flags[F_SELF_ATARI] and not flags[F_CAPTURE]:
+        if flag_bits & (1 << F_SELF_ATARI):
             if fallback < 0:
                 fallback = q
             continue
@@ -189,14 +228,10 @@ def _tenuki(st, meta, nbr, diag, me, flags):
 @njit(cache=True)
 def policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves):
     """Play the rollout policy until two passes or max_moves; returns moves played."""
-    cands = np.empty(MAX_CANDS, np.int32)
-    rel1 = np.empty(MAX_CANDS, np.int32)
-    rel2 = np.empty(MAX_CANDS, np.int32)
-    scores = np.empty(MAX_CANDS, np.float64)
-    flags = np.zeros(4, np.int32)
+    cands, rel1, rel2, pats, bits, scores = scratch()
     played = 0
     while meta[M_PASSES] < 2 and played < max_moves:
-        p = policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, scores, flags)
+        p = policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, scores)
         commit(st, meta, hist, nbr, zob, p)
         played += 1
     return played
@@ -242,14 +277,8 @@ def sgd_epoch(colors, to_move, ko, last, moves, nbr, diag, zob, weights, lr, l2,
     nn = colors.shape[1]
     st = np.zeros((NF, nn), np.int32)
     meta = np.zeros(NM, np.int64)
-    cands = np.empty(MAX_CANDS, np.int32)
-    rel1 = np.empty(MAX_CANDS, np.int32)
-    rel2 = np.empty(MAX_CANDS, np.int32)
-    scores = np.empty(MAX_CANDS + 1, np.float64)
+    cands, rel1, rel2, pats, bits, scores = scratch()
     probs = np.empty(MAX_CANDS + 1, np.float64)
-    flags = np.zeros(4, np.int32)
-    cand_flags = np.zeros((MAX_CANDS, 4), np.int32)
-    pats = np.empty(MAX_CANDS, np.int64)
     ll = 0.0
     hits = 0
     count = 0
@@ -262,16 +291,14 @@ def sgd_epoch(colors, to_move, ko, last, moves, nbr, diag, zob, weights, lr, l2,
         from_kernel[:] = colors[i]
         _load(from_kernel, to_move[i], ko[i], last[i], st, meta, nbr, zob)
         me = meta[M_TOMOVE]
-        c = candidates(st, meta, nbr, diag, me, cands, rel1, rel2)
+        c = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
         nlegal = 0
         for p in range(nn):
             if st[F_COLOR, p] == EMPTY:
                 nlegal += 1
         best = weights[OFF_TENUKI]
         for k in range(c):
-            pats[k] = _pattern_hash(st, nbr, diag, cands[k], me)
-            scores[k] = score(st, nbr, diag, cands[k], me, rel1[k], rel2[k], weights, flags)
-            cand_flags[k, :] = flags
+            scores[k] = score(weights, pats[k], rel1[k], rel2[k], bits[k])
             best = max(best, scores[k])
         scores[c] = weights[OFF_TENUKI]
         total = 0.0
@@ -305,7 +332,7 @@ def sgd_epoch(colors, to_move, ko, last, moves, nbr, diag, zob, weights, lr, l2,
             if rel2[k] >= 0:
                 weights[OFF_REL2 + rel2[k]] += lr * g
             for f in range(4):
-                if cand_flags[k, f]:
+                if bits[k] & (1 << f):
                     weights[OFF_FLAGS + f] += lr * g
     return ll, hits, count
 
