@@ -31,7 +31,7 @@ from alphago.gtp_sgf import SgfCommands
 from alphago.gtp_time import TimeCommands
 from alphago.mcts import SearchResult
 from alphago.player import RESIGN
-from alphago.timecontrol import Clock, TimeSettings
+from alphago.timecontrol import Clock, MoveTime, TimeSettings
 
 __all__ = ["GtpEngine", "GtpError", "fixed_handicap_points", "parse_color"]
 
@@ -115,7 +115,7 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         except IllegalMove:
             raise GtpError("illegal move") from None
 
-    def _time_for_move(self, color: int) -> float | None:
+    def _time_for_move(self, color: int) -> MoveTime | None:
         return self.clock.budget(color, self.pos)
 
     def _search(self, color: int, cleanup: bool = False) -> SearchResult:

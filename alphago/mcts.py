@@ -342,6 +342,19 @@ class MCTS:
     def root_visits(self) -> int:
         return int(self.N[self.info[kt.I_ROOT]].sum())
 
+    def root_leaders(self) -> tuple[int, int, float, float, int]:
+        """Visits and winrates (0..1, for the side to move) of the root's two most visited
+        moves, and the root's visits in all; cheap enough for every batch, read as the
+        tree stands (virtual losses of batches in flight included)."""
+        root = self.info[kt.I_ROOT]
+        n = self.N[root]
+        top = np.argpartition(n, -2)[-2:]
+        first, second = (top[1], top[0]) if n[top[1]] >= n[top[0]] else (top[0], top[1])
+        n1, n2 = int(n[first]), int(n[second])
+        q1 = float(self.W[root, first]) / n1 if n1 else 0.0
+        q2 = float(self.W[root, second]) / n2 if n2 else 0.0
+        return n1, n2, (q1 + 1) / 2, (q2 + 1) / 2, int(n.sum())
+
     def root_priors(self) -> np.ndarray:
         return self.P[self.info[kt.I_ROOT]].copy()
 

@@ -20,6 +20,7 @@ from alphago.board import BLACK, WHITE, Position
 from alphago.config import SearchConfig
 from alphago.evaluator import Evaluator, evaluate_positions, sample_move
 from alphago.mcts import MCTS, MoveInfo, SearchResult
+from alphago.timecontrol import MoveTime, keep_searching
 
 log = logging.getLogger("alphago.player")
 RESIGN = -1  # a move value meaning "resign"
@@ -174,16 +175,24 @@ class MCTSPlayer:
         wr = cands[0].winrate if cands else 0.5
         return SearchResult(move, wr, visits, cands, time.perf_counter() - t0)
 
-    def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
-                temperature: float = 0.0, noise: float = 0.0, allow_resign: bool = True
-                ) -> SearchResult:
+    def genmove(self, pos: Position, seconds: float | MoveTime | None = None,
+                cleanup: bool = False, temperature: float = 0.0, noise: float = 0.0,
+                allow_resign: bool = True) -> SearchResult:
+        """``seconds``: a cap, or a clock's ``MoveTime`` (a target the search stops at
+        when it is clear, a maximum it may go on to while the best moves are close);
+        ``SearchConfig.seconds`` caps either, ``SearchConfig.visits`` too."""
         t0 = time.perf_counter()
-        limits = [s for s in (seconds, self.cfg.seconds) if s is not None]
-        secs = min(limits) if limits else None
         visits = self.cfg.visits if self.cfg.visits > 0 else None
-        if visits is None and secs is None:
-            visits = SearchConfig.visits
-        t = self.search(pos, visits, secs, noise=noise)
+        if isinstance(seconds, MoveTime):
+            move_time = seconds.capped(self.cfg.seconds)
+            t = self.search(pos, visits, move_time.maximum, noise=noise,
+                            stop=self._time_manager(pos, move_time, t0))
+        else:
+            limits = [s for s in (seconds, self.cfg.seconds) if s is not None]
+            secs = min(limits) if limits else None
+            if visits is None and secs is None:
+                visits = SearchConfig.visits
+            t = self.search(pos, visits, secs, noise=noise)
         res = self.result(t, t0)
         mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
         if cleanup and not settled(pos):
@@ -202,6 +211,24 @@ class MCTSPlayer:
         if allow_resign and res.hopeless:
             res.move = RESIGN
         return res
+
+    def _time_manager(self, pos: Position, move_time: MoveTime, t0: float
+                      ) -> Callable[[], bool]:
+        """The search's stop test under a clock (``timecontrol.keep_searching``) over the
+        root's two most visited moves; visits from pondering count, so a move the tree
+        already knows is played quickly."""
+        tree = self.tree(pos.size)
+        start = [None]  # root visits when this move's search began
+
+        def stop() -> bool:
+            n1, n2, q1, q2, total = tree.root_leaders()
+            if start[0] is None:
+                start[0] = total
+            elapsed = time.perf_counter() - t0
+            rate = (total - start[0]) / max(elapsed, 1e-6)
+            return not keep_searching(elapsed, move_time, n1, n2, q1, q2, rate)
+
+        return stop
 
     def _hopeless(self, pos: Position, res: SearchResult) -> bool:
         """Count the mover's moves in a row whose root value is below the resign threshold

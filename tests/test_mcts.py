@@ -177,6 +177,12 @@ def test_policy_rollouts_end_scored():
     assert all(libs > 0 for libs in chains_from_scratch(st[kb.F_COLOR], 9).values())
 
 
+def _examine(pos, vertex, color):
+    ok, pattern, bits = kr.examine(pos.st, pos.meta, pos.nbr, pos.diag,
+                                   coords.from_gtp(vertex, pos.size), color)
+    return ok, pattern, {f for f in range(4) if bits & (1 << f)}
+
+
 def test_rollout_policy_flags():
     pos = Position.from_ascii("""
         . X O . .
@@ -184,19 +190,42 @@ def test_rollout_policy_flags():
         . X . . .
         . . . . .
         . . . . .""", to_move=BLACK)
-    flags = np.zeros(4, np.int32)
-    kr._flags(pos.st, pos.nbr, coords.from_gtp("C4", 5), BLACK, flags)
-    assert flags[kr.F_CAPTURE] == 1 and flags[kr.F_SELF_ATARI] == 0
-    kr._flags(pos.st, pos.nbr, coords.from_gtp("A5", 5), BLACK, flags)
-    assert flags[kr.F_SELF_ATARI] == 1  # A5 joins B5 with one liberty left
+    ok, _, flags = _examine(pos, "C4", BLACK)
+    assert ok and flags == {kr.F_CAPTURE, kr.F_ATARI}  # takes B4, leaves C5 one liberty
+    ok, _, flags = _examine(pos, "A5", BLACK)
+    assert ok and flags == {kr.F_SELF_ATARI}  # A5 joins B5 with one liberty left
+    ok, _, flags = _examine(pos, "D5", BLACK)
+    assert ok and flags == {kr.F_ATARI}  # C5 is left with one liberty
     white = Position.from_ascii("""
         . X O . .
         X O . . .
         . X . . .
         . . . . .
         . . . . .""", to_move=WHITE)
-    kr._flags(white.st, white.nbr, coords.from_gtp("C4", 5), WHITE, flags)
-    assert flags[kr.F_SAVE] == 1  # extends B4 out of atari
+    ok, _, flags = _examine(white, "C4", WHITE)
+    assert ok and kr.F_SAVE in flags  # extends B4 out of atari
+    ok, _, flags = _examine(white, "A5", WHITE)
+    assert ok and kr.F_CAPTURE in flags  # B5's last liberty: a capture, so no suicide
+
+
+def test_examine_agrees_with_the_rules_core():
+    """examine's legality and true-eye answers equal board.legal_basic and is_true_eye,
+    and its pattern bucket does not depend on anything beyond the 3x3 neighbourhood."""
+    rng = np.random.default_rng(3)
+    for game in range(6):
+        pos = Position(9)
+        for _ in range(70):
+            for p in np.flatnonzero(pos.colors.ravel() == 0):
+                for color in (BLACK, WHITE):
+                    ok, pattern, _ = kr.examine(pos.st, pos.meta, pos.nbr, pos.diag, p, color)
+                    legal = kb.legal_basic(pos.st, pos.meta, pos.nbr, p, color) == kb.OK
+                    eye = kb.is_true_eye(pos.st, pos.nbr, pos.diag, p, color)
+                    assert ok == (legal and not eye)
+                    assert 0 <= pattern < kr.PAT_BUCKETS
+            legal = np.flatnonzero(pos.legal_moves()[:-1])
+            if not len(legal):
+                break
+            pos.play(int(rng.choice(legal)))
 
 
 def test_pass_only_when_winning_with_dead_stones_removed():
