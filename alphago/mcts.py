@@ -170,6 +170,8 @@ class MCTS:
         """Network priors (board frame, unmasked) and values for leaf states, through
         the evaluation cache; each miss is seen under a random symmetry."""
         b, a = len(sts), self.size * self.size + 1
+        if not (self.ev.has_policy or self.ev.has_value):  # no network: flat priors
+            return np.full((b, a), 1.0 / a, np.float32), np.zeros(b, np.float32)
         if self.cache.max_entries == 0:
             miss = np.arange(b)
         else:

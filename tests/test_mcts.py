@@ -244,7 +244,10 @@ def test_pass_only_when_winning_with_dead_stones_removed():
 
 
 class CountingUniform(UniformEvaluator):
-    """Uniform priors, no value; counts the positions it is asked to evaluate."""
+    """A policy network with flat priors, no value; counts the positions it is asked to
+    evaluate. (The search does not call an evaluator that has neither head.)"""
+
+    has_policy = True
 
     def __init__(self):
         super().__init__()
