@@ -47,12 +47,13 @@ def _neighbour_state(st, q, me):
 
 
 @njit(cache=True, inline="always")
-def examine(st, meta, nbr, diag, p, me):
+def examine(st, meta, nbr, diag, p, me, pattern=True):
     """All the rollout policy asks of the empty point p for ``me``, in one pass over its
     8 neighbours: (sensible, pattern bucket, flag bits). Sensible: legal (not the ko
     point, not suicide) and not ``me``'s true eye (board.legal_basic and is_true_eye).
     Flag bit F_x is set for capture, save (an own chain in atari gets out), atari (an
-    opponent chain left with one liberty) and self-atari."""
+    opponent chain left with one liberty) and self-atari. With ``pattern`` False the
+    bucket is 0 and the diagonals are read only to tell a true eye."""
     code = np.uint32(0)
     empties = 0
     own_libs_other = 0  # liberties own neighbours keep beyond p (2+ counts as safe)
@@ -86,18 +87,20 @@ def examine(st, meta, nbr, diag, p, me):
         code = code * np.uint32(6) + np.uint32(s)
     bad = 0
     edge = 0
-    for k in range(4):
-        q = diag[p, k]
-        s = _neighbour_state(st, q, me)
-        if s == 1:
-            edge = 1
-        elif s >= 4:
-            bad += 1
-        code = code * np.uint32(6) + np.uint32(s)
-    code ^= code >> np.uint32(13)
-    code *= np.uint32(0x5BD1E995)
-    code ^= code >> np.uint32(15)
-    pattern = int(code & np.uint32(PAT_BUCKETS - 1))
+    bucket = 0
+    if pattern or all_own:
+        for k in range(4):
+            q = diag[p, k]
+            s = _neighbour_state(st, q, me)
+            if s == 1:
+                edge = 1
+            elif s >= 4:
+                bad += 1
+            code = code * np.uint32(6) + np.uint32(s)
+        code ^= code >> np.uint32(13)
+        code *= np.uint32(0x5BD1E995)
+        code ^= code >> np.uint32(15)
+        bucket = int(code & np.uint32(PAT_BUCKETS - 1))
     bits = 0
     if capture:
         bits |= 1 << F_CAPTURE
@@ -110,7 +113,7 @@ def examine(st, meta, nbr, diag, p, me):
     if p == meta[M_KO] and me == meta[M_TOMOVE]:
         legal = False
     eye = all_own and bad + edge < 2
-    return legal and not eye, pattern, bits
+    return legal and not eye, bucket, bits
 
 
 @njit(cache=True, inline="always")
@@ -214,7 +217,7 @@ def _tenuki(st, meta, nbr, diag, me):
         if i >= ne:
             i -= ne
         q = st[F_EMPTY, i]
-        ok, _, flag_bits = examine(st, meta, nbr, diag, q, me)
+        ok, _, flag_bits = examine(st, meta, nbr, diag, q, me, False)
         if not ok:
             continue
         if flag_bits & (1 << F_SELF_ATARI):
