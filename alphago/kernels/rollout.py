@@ -186,14 +186,11 @@ def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, sco
     """Draw a move from the rollout policy (pass when nothing sensible is left)."""
     me = meta[M_TOMOVE]
     count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
-    best = weights[OFF_TENUKI]
-    for i in range(count):
-        scores[i] = score(weights, pats[i], rel1[i], rel2[i], bits[i])
-        if scores[i] > best:
-            best = scores[i]
-    total = np.exp(weights[OFF_TENUKI] - best)
-    for i in range(count):
-        scores[i] = np.exp(scores[i] - best)
+    base = weights[OFF_TENUKI]  # logits relative to the tenuki's: exp(tenuki) = 1
+    total = 1.0
+    for i in range(count):  # (capped far beyond trained weights, so a sum cannot overflow)
+        scores[i] = np.exp(min(score(weights, pats[i], rel1[i], rel2[i], bits[i]) - base,
+                               80.0))
         total += scores[i]
     x = np.random.random() * total
     for i in range(count):
