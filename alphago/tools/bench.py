@@ -357,33 +357,51 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
              ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0, 1)]
     if pair is not None:
         cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000, 1))
+    runs, overheads = {}, {key: [] for key, *_ in cases}
     for key, ev, rollouts, lam, visits, cache, threads in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
                            mix_lambda=lam, nn_cache_size=cache, threads=threads)
         timed = _TimedEvaluator(ev)
         player = MCTSPlayer(timed, cfg, rollout_weights=w)
-        overheads = []
 
-        def run(cfg=cfg, timed=timed, overheads=overheads, player=player):
-            overheads.append(_timed_search(player, timed, Position(19), cfg.visits, True))
+        def run(key=key, cfg=cfg, timed=timed, player=player):
+            overheads[key].append(_timed_search(player, timed, Position(19), cfg.visits, True))
             return cfg.visits
 
         run()
-        overheads.clear()
-        out[key] = round(_median_rate(run, max(1, repeats // 2)), 1)
-        if key == "mcts_nn_sims_per_s_no_rollouts":
-            out["mcts_search_overhead_pct_opening"] = round(statistics.median(overheads), 1)
-            mid = _midgame_position()
-            out["mcts_search_overhead_pct_midgame"] = round(statistics.median(
-                [_timed_search(player, timed, mid, cfg.visits, False)
-                 for _ in range(max(1, repeats // 2))]), 1)
+        overheads[key].clear()
+        runs[key] = (run, player, timed, cfg)
+    # the cases (and the C reference) take turns, round after round, so that their
+    # ratios compare the same stretch of the machine's time
+    rates = {key: [] for key in runs}
+    c_rates = []
+    cref = cref or CReference()
+    c = cref.playouts()
+    for _ in range(max(2, repeats // 2)):
+        for key, (run, *_rest) in runs.items():
+            rates[key].append(_median_rate(run, 1))
+        if c is not None:
+            c_rates.append(_median_rate(lambda: c.run(2000), 1))
+    for key in runs:
+        out[key] = round(statistics.median(rates[key]), 1)
+    _, player, timed, cfg = runs["mcts_nn_sims_per_s_no_rollouts"]
+    out["mcts_search_overhead_pct_opening"] = round(
+        statistics.median(overheads["mcts_nn_sims_per_s_no_rollouts"]), 1)
+    mid = _midgame_position()
+    out["mcts_search_overhead_pct_midgame"] = round(statistics.median(
+        [_timed_search(player, timed, mid, cfg.visits, False)
+         for _ in range(max(1, repeats // 2))]), 1)
     out["mcts_threads2_speedup"] = round(out["mcts_nn_sims_per_s_threads2"]
                                          / out["mcts_nn_sims_per_s"], 2)
     if "mcts_nn_sims_per_s_two_networks" in out:
         out["mcts_speedup_vs_two_networks"] = round(
             out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
-    out.update((cref or CReference()).figures("mcts_rollout_sims", out["mcts_rollout_sims_per_s"],
-                                              repeats))
+    if c_rates:
+        c_rate = statistics.median(c_rates)
+        out["mcts_c_reference_playouts_per_s"] = round(c_rate, 1)
+        out["mcts_rollout_sims_c_ratio"] = round(out["mcts_rollout_sims_per_s"] / c_rate, 3)
+    else:
+        out["c_reference_error"] = cref.error
     return out
 
 
