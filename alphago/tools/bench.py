@@ -236,7 +236,12 @@ def _backends(path: str, threads: int) -> dict:
 def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
     """Positions/s of every inference backend this machine has, at batch 1 and 16 (and
     256 on CUDA), measured in the same run with the same thread count; torch-fp32 is
-    plain torch eager mode, the baseline of ``inference_speedup_batch1``."""
+    plain torch eager mode, the baseline of ``inference_speedup_batch1``. Then what the
+    search gets with ``--threads N`` (N = the cores): N threads each evaluating batches of
+    16 on one core with the fastest CPU backend (``nn_evals_per_s_N_search_threads``), and
+    the best CPU rate in GFLOP/s (convolutions and linear layers counted) as a fraction of
+    a large fp32 matrix product's on the same threads (``nn_fraction_of_fp32_matmul_peak``;
+    int8 and bf16 units can exceed 1)."""
     import torch
 
     threads = os.cpu_count() or 1
@@ -258,11 +263,120 @@ def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
             table.setdefault(name, {})[str(b)] = round(
                 _median_rate(infer, repeats * (4 if b == 1 else 1)), 1)
     best1 = max(table, key=lambda k: table[k]["1"])
-    return {"nn_evals_per_s_by_backend": table,
-            "nn_evals_per_s": max(t["16"] for t in table.values()),
-            "inference_threads": threads,
-            "inference_fastest_batch1": best1,
-            "inference_speedup_batch1": round(table[best1]["1"] / table["torch-fp32"]["1"], 2)}
+    cpu_best = max((k for k in table if not k.startswith("cuda")), key=lambda k: table[k]["16"])
+    out = {"nn_evals_per_s_by_backend": table,
+           "nn_evals_per_s": max(t["16"] for t in table.values()),
+           "inference_threads": threads,
+           "inference_fastest_batch1": best1,
+           "inference_speedup_batch1": round(table[best1]["1"] / table["torch-fp32"]["1"], 2)}
+    streams = _search_streams(path, cpu_best, threads, c, repeats)
+    if streams is not None:
+        out[f"nn_evals_per_s_{threads}_search_threads"] = round(streams, 1)
+        out["nn_search_threads_over_one_call"] = round(streams / table[cpu_best]["16"], 2)
+    gflop = _gflop_per_position(backends["torch-fp32"].model)
+    peak = _matmul_peak_gflops(threads)
+    best = max(table[cpu_best]["16"], streams or 0.0)
+    out.update({"nn_gflop_per_position": round(gflop, 3),
+                "nn_best_cpu_gflops": round(best * gflop, 1),
+                "cpu_matmul_gflops_fp32": round(peak, 1),
+                "nn_fraction_of_fp32_matmul_peak": round(best * gflop / peak, 3)})
+    return out
+
+
+def _search_streams(path: str, backend: str, threads: int, channels: int, repeats: int
+                    ) -> float | None:
+    """Positions/s when ``threads`` search threads each evaluate batches of 16 on one core
+    of their own (what ``--threads N`` does), with the backend that was fastest at 16."""
+    import threading
+
+    import torch
+
+    from alphago.evaluator import TorchEvaluator, _onnx_evaluators
+
+    if threads < 2:
+        return None
+    if backend.startswith("onnx"):
+        evs = _onnx_evaluators(path, backend, 1, None)
+        ev = evs.get(backend)
+    else:
+        ev = TorchEvaluator(_shipped_model(path)[0], "cpu", bf16=backend == "torch-bf16")
+    if ev is None:
+        return None
+    planes = (np.random.default_rng(16).random((16, channels, 19, 19)) < 0.3).astype(np.uint8)
+    calls = 12
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        ev.evaluate(planes)
+
+        def stream():
+            for _ in range(calls):
+                ev.evaluate(planes)
+
+        def run():
+            workers = [threading.Thread(target=stream) for _ in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            return threads * calls * 16
+
+        return _median_rate(run, repeats)
+    finally:
+        torch.set_num_threads(old)
+
+
+def _gflop_per_position(model) -> float:
+    """Multiply-adds of the network's convolutions and linear layers on one 19x19
+    position, as GFLOP (2 per multiply-add)."""
+    import torch
+
+    macs = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1] * mod.in_channels // mod.groups
+            macs.append(out.numel() * k)
+        elif isinstance(mod, torch.nn.Linear):
+            macs.append(out.numel() * mod.in_features)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    try:
+        with torch.inference_mode():
+            model(torch.zeros(1, _input_planes(model), 19, 19))
+    finally:
+        for h in handles:
+            h.remove()
+    return 2.0 * sum(macs) / 1e9
+
+
+def _input_planes(model) -> int:
+    from alphago import features
+
+    return features.get_feature_set(model.cfg.feature_set).planes
+
+
+def _matmul_peak_gflops(threads: int) -> float:
+    """fp32 GFLOP/s of a large torch matrix product on ``threads`` threads: the CPU's
+    practical fp32 peak, the yardstick the network's rate is stated against."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a = torch.randn(1024, 1024)
+        b = torch.randn(1024, 1024)
+        torch.mm(a, b)
+
+        def run():
+            for _ in range(8):
+                torch.mm(a, b)
+            return 8 * 2 * 1024 ** 3 / 1e9
+
+        return max(_median_rate(run, 1) for _ in range(5))
+    finally:
+        torch.set_num_threads(old)
 
 
 def _rollout_weights():
