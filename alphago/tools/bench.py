@@ -241,7 +241,8 @@ def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
     16 on one core with the fastest CPU backend (``nn_evals_per_s_N_search_threads``), and
     the best CPU rate in GFLOP/s (convolutions and linear layers counted) as a fraction of
     a large fp32 matrix product's on the same threads (``nn_fraction_of_fp32_matmul_peak``;
-    int8 and bf16 units can exceed 1)."""
+    int8 and bf16 units can exceed 1) and of a large int8 product's in ONNX Runtime
+    (``nn_fraction_of_int8_matmul_peak``)."""
     import torch
 
     threads = os.cpu_count() or 1
@@ -255,13 +256,13 @@ def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
         for b in sizes:
             planes = (np.random.default_rng(b).random((b, c, 19, 19)) < 0.3).astype(np.uint8)
 
-            def infer(ev=ev, planes=planes):
-                ev.evaluate(planes)
-                return planes.shape[0]
+            def infer(ev=ev, planes=planes, calls=max(1, 64 // b)):
+                for _ in range(calls):  # a few milliseconds a sample at least
+                    ev.evaluate(planes)
+                return calls * planes.shape[0]
 
             infer()
-            table.setdefault(name, {})[str(b)] = round(
-                _median_rate(infer, repeats * (4 if b == 1 else 1)), 1)
+            table.setdefault(name, {})[str(b)] = round(_median_rate(infer, repeats), 1)
     best1 = max(table, key=lambda k: table[k]["1"])
     cpu_best = max((k for k in table if not k.startswith("cuda")), key=lambda k: table[k]["16"])
     out = {"nn_evals_per_s_by_backend": table,
@@ -280,7 +281,43 @@ def bench_inference(repeats: int, model: str | None = None, **_) -> dict:
                 "nn_best_cpu_gflops": round(best * gflop, 1),
                 "cpu_matmul_gflops_fp32": round(peak, 1),
                 "nn_fraction_of_fp32_matmul_peak": round(best * gflop / peak, 3)})
+    int8_peak = _int8_matmul_peak_gops(threads)
+    if int8_peak is not None:
+        out["cpu_matmul_gops_int8"] = round(int8_peak, 1)
+        out["nn_fraction_of_int8_matmul_peak"] = round(best * gflop / int8_peak, 3)
     return out
+
+
+def _int8_matmul_peak_gops(threads: int) -> float | None:
+    """Integer ops/s of a large uint8 x int8 matrix product in ONNX Runtime (its int8 GEMM,
+    the kernel the int8 network's convolutions run on) on ``threads`` threads; None
+    without onnxruntime."""
+    try:
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    n = 1024
+    rng = np.random.default_rng(0)
+    b = numpy_helper.from_array(rng.integers(-128, 128, (n, n), dtype=np.int8), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])], "int8_gemm",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])], [b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(model.SerializeToString(), so,
+                                providers=["CPUExecutionProvider"])
+    a = rng.integers(0, 256, (n, n), dtype=np.uint8)
+    sess.run(None, {"a": a})
+
+    def run():
+        for _ in range(8):
+            sess.run(None, {"a": a})
+        return 8 * 2 * n ** 3 / 1e9
+
+    return max(_median_rate(run, 1) for _ in range(5))
 
 
 def _search_streams(path: str, backend: str, threads: int, channels: int, repeats: int
