@@ -29,6 +29,8 @@ class GameConfig:
     handicap: int = 0
     max_moves: int | None = None  # None: 3 * size^2
     time_settings: tuple[float, float, int] | None = None  # GTP/Canadian: main, byo, stones
+    # > 0: Japanese byo-yomi, this many periods of time_settings[1] seconds (one move each)
+    byoyomi_periods: int = 0
     move_timeout: float | None = None  # seconds; None: from the time settings, else 600
     time_grace: float = 0.5  # seconds of transport lag forgiven per move before a time loss
     scorer: str = "internal"  # internal, players, referee
@@ -57,19 +59,29 @@ class GameResult:
 class MatchClock:
     """A player's clock as the match keeps it, under GTP (Canadian) time settings: ``main``
     seconds, then ``byo_stones`` moves in every ``byo_time`` seconds. byo_time 0 and
-    byo_stones 0: absolute time. One byo-yomi stone makes Japanese byo-yomi with one
-    period. (The engine's own clock is ``timecontrol.Clock``.)"""
+    byo_stones 0: absolute time. With ``periods`` > 0, Japanese byo-yomi instead: that many
+    periods of ``byo_time`` seconds; a move within a period keeps it, a longer one uses up
+    the periods it overran, and the flag falls when none is left. (The engine's own clock
+    is ``timecontrol.Clock``.)"""
 
-    def __init__(self, main: float, byo_time: float, byo_stones: int, grace: float = 0.5):
+    def __init__(self, main: float, byo_time: float, byo_stones: int, grace: float = 0.5,
+                 periods: int = 0):
         self.main, self.byo_time, self.byo_stones = float(main), float(byo_time), int(byo_stones)
+        self.periods = int(periods)
+        if self.periods > 0:
+            self.byo_stones = 1
         self.grace = grace
         self.main_left = self.main
         self.in_byo = self.main <= 0 and self.byo_stones > 0
         self.byo_left = self.byo_time
         self.stones_left = self.byo_stones
+        self.periods_left = self.periods
 
     def time_left(self) -> tuple[float, int]:
-        """What GTP ``time_left`` says now: (seconds, stones; 0 stones in main time)."""
+        """What GTP ``time_left`` says now: (seconds, stones; 0 stones in main time). In
+        Japanese byo-yomi, as KGS says it: a period's seconds and the periods left."""
+        if self.in_byo and self.periods > 0:
+            return self.byo_time, self.periods_left
         if self.in_byo:
             return self.byo_left, self.stones_left
         return self.main_left, 0
@@ -88,12 +100,24 @@ class MatchClock:
             self.main_left = 0.0
             self.in_byo = True
             self.byo_left, self.stones_left = self.byo_time, self.byo_stones
+        if self.periods > 0:
+            return self._spend_periods(seconds)
         if seconds > self.byo_left + self.grace:
             return False
         self.byo_left -= seconds
         self.stones_left -= 1
         if self.stones_left <= 0:  # a new byo-yomi period
             self.byo_left, self.stones_left = self.byo_time, self.byo_stones
+        return True
+
+
+    def _spend_periods(self, seconds: float) -> bool:
+        over = max(0.0, seconds - self.grace)
+        used = int(over // self.byo_time) if self.byo_time > 0 else self.periods_left
+        if used >= self.periods_left:
+            self.periods_left = 0
+            return False
+        self.periods_left -= used
         return True
 
 
@@ -111,7 +135,7 @@ def _timeout(cfg: GameConfig) -> float:
         return cfg.move_timeout
     if cfg.time_settings:
         main, byo, _ = cfg.time_settings
-        return main + byo + 30
+        return main + byo * max(1, cfg.byoyomi_periods) + 30
     return 600.0
 
 
@@ -134,13 +158,27 @@ def setup_engine(client: GtpClient, cfg: GameConfig, hcap: list[int]) -> None:
         if not ok:
             raise EngineFailure(f"{client.name} refused {cmd!r}: {text}")
     if cfg.time_settings:
-        m, b, s = cfg.time_settings
-        client.send(f"time_settings {int(m)} {int(b)} {int(s)}", 30)
+        _send_time_settings(client, cfg)
     if hcap:
         verts = " ".join(coords.to_gtp(p, cfg.size) for p in hcap)
         ok, text = client.send(f"set_free_handicap {verts}", 30)
         if not ok:
             raise EngineFailure(f"{client.name} refused handicap: {text}")
+
+
+def _send_time_settings(client: GtpClient, cfg: GameConfig) -> None:
+    """GTP's time_settings; Japanese byo-yomi as ``kgs-time_settings byoyomi`` to an
+    engine that knows it, else as its nearest GTP form, one period (one stone per period):
+    the match's clock applies the real rules either way."""
+    m, b, s = cfg.time_settings
+    if cfg.byoyomi_periods > 0:
+        ok, listed = client.send("list_commands", 30)
+        if ok and "kgs-time_settings" in listed.split():
+            client.send(f"kgs-time_settings byoyomi {int(m)} {int(b)} {cfg.byoyomi_periods}",
+                        30)
+            return
+        s = 1
+    client.send(f"time_settings {int(m)} {int(b)} {int(s)}", 30)
 
 
 def _gtp_color(color: int) -> str:
@@ -158,7 +196,8 @@ class Game:
         self.spent = {black.name: 0.0, white.name: 0.0}
         self.longest = {black.name: 0.0, white.name: 0.0}
         self.least_left: dict[str, float] = {}
-        self.clocks = ({c: MatchClock(*cfg.time_settings, grace=cfg.time_grace)
+        self.clocks = ({c: MatchClock(*cfg.time_settings, grace=cfg.time_grace,
+                                      periods=cfg.byoyomi_periods)
                         for c in (BLACK, WHITE)} if _has_clock(cfg) else None)
         self.played = False  # a turn was played (clock figures are recorded)
 

@@ -150,6 +150,19 @@ def test_clock_arithmetic():
     assert c.time_left() == (10, 5)
 
 
+def test_japanese_byoyomi_clock():
+    c = match_game.MatchClock(30, 5, 1, grace=0.5, periods=3)  # 30 s + 3 x 5 s
+    assert c.spend(29) and c.time_left() == (1, 0)
+    assert c.spend(4)  # the last second of main time, then 3 s of a period: kept
+    assert c.time_left() == (5, 3)  # as KGS says it: a period's seconds, periods left
+    assert c.spend(7)  # overran one period: it is used up
+    assert c.time_left() == (5, 2)
+    assert c.spend(5.4)  # inside the grace: kept
+    assert c.spend(9.9) and c.time_left() == (5, 1)  # two periods' worth: one left
+    assert not c.spend(5.6)  # over the last one: the flag falls
+    assert not match_game.MatchClock(0, 5, 1, periods=2).spend(10.6)
+
+
 def test_flag_falls_for_a_slow_engine_and_not_for_ours(tmp_path):
     script = tmp_path / "slow.py"
     script.write_text(  # 1.2 s a move, on the first free point (it tracks 'play')

@@ -47,6 +47,9 @@ def main(argv=None) -> int:
     ap.add_argument("--handicap", type=int, default=0)
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--time-settings", type=_floats(3), help="MAIN,BYO_TIME,BYO_STONES")
+    ap.add_argument("--byoyomi", type=_floats(3),
+                    help="MAIN,PERIOD,PERIODS: Japanese byo-yomi (sent as kgs-time_settings "
+                         "to engines that list it, else as time_settings MAIN PERIOD 1)")
     ap.add_argument("--move-timeout", type=float, help="seconds before a genmove is a loss")
     ap.add_argument("--time-grace", type=float, default=0.5,
                     help="seconds of lag forgiven per move before the flag falls (0.5)")
@@ -71,10 +74,18 @@ def main(argv=None) -> int:
         ap.error("--scorer referee needs --referee COMMAND")
     if args.games < 1 or args.parallel < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
+    periods = 0
+    if args.byoyomi:
+        if args.time_settings:
+            ap.error("give --time-settings or --byoyomi, not both")
+        main_time, period, periods = args.byoyomi
+        if period <= 0 or periods < 1 or periods != int(periods) or main_time < 0:
+            ap.error("--byoyomi needs MAIN >= 0, PERIOD > 0 and a whole number of PERIODS >= 1")
+        args.time_settings = (main_time, period, 1)
     game = match.GameConfig(size=args.size, komi=args.komi, handicap=args.handicap,
                             max_moves=args.max_moves, move_timeout=args.move_timeout,
                             time_settings=args.time_settings, time_grace=args.time_grace,
-                            scorer=args.scorer,
+                            byoyomi_periods=int(periods), scorer=args.scorer,
                             referee=args.referee)
     openings = ()
     if args.openings:
