@@ -153,3 +153,16 @@ def test_a_visit_cap_still_bounds_a_clocked_move():
     player = MCTSPlayer(_FixedEvaluator(HOSHI_9), cfg)
     res = player.genmove(Position(9), MoveTime(30.0, 60.0))
     assert res.visits == 64 and res.seconds < 30
+
+
+def test_a_foreseen_move_is_played_quickly():
+    """Visits already at the root (pondering, a reused tree) count: when the leader's lead
+    is more than the move's time could overturn, the search stops as soon as it may."""
+    pos = Position(9)
+    fresh = _player([40]).genmove(pos, MoveTime(0.5, 1.5))
+    player = _player([40])
+    player.search(pos, 40_000)  # what pondering on the opponent's time leaves behind
+    foreseen = player.genmove(pos, MoveTime(0.5, 1.5))
+    assert foreseen.move == fresh.move == 40
+    assert foreseen.visits - 40_000 < 0.5 * fresh.visits  # fewer new simulations
+    assert foreseen.seconds < fresh.seconds
