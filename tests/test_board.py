@@ -302,3 +302,26 @@ def test_sensible_moves_are_the_legal_moves_minus_own_true_eyes():
             if not len(moves):
                 break
             pos.play(int(rng.choice(moves)))
+
+
+def test_the_c_reference_plays_the_same_game_as_the_kernel(tmp_path):
+    """The bench's C light playout (tools/ref_playout.c) follows the same rules and
+    algorithm as board.random_playout: over many games from the empty board the two agree
+    on the mean game length and black's win rate."""
+    from alphago.kernels import rollout as kr
+    from alphago.tools import c_reference
+
+    try:
+        ref = c_reference.CPlayouts(c_reference.build(tmp_path), size=9, komi=7.5)
+    except c_reference.CReferenceUnavailable as exc:
+        pytest.skip(str(exc))
+    games = 3000
+    ref.run(games)
+    pos = Position(9)
+    kb.seed_rng(7)
+    wins, moves = kr.playout_batch(pos.st, pos.meta, pos.nbr, pos.diag, pos.zob,
+                                   np.zeros(0, np.float32), games, 3 * 81, 7.5)
+    assert abs(ref.moves / games - moves / games) < 0.03 * moves / games
+    assert abs(ref.wins / games - wins / games) < 0.05
+    with pytest.raises(ValueError):
+        c_reference.CPlayouts(c_reference.build(tmp_path), size=30).run(1)
