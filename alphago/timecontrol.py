@@ -39,11 +39,16 @@ UNSURE_Q_VISITS = 1 / 4
 class MoveTime:
     target: float  # seconds when the search is clear
     maximum: float  # seconds when the two best moves are close
+    # stop before the target when the leader cannot be caught: only where the time saved
+    # is kept (main time, a Canadian period with moves still to play), not in a Japanese
+    # byo-yomi period, which is lost whether used or not
+    stop_early: bool = True
 
     def capped(self, seconds: float | None) -> "MoveTime":
         if seconds is None:
             return self
-        return MoveTime(min(self.target, seconds), min(self.maximum, seconds))
+        return dataclasses.replace(self, target=min(self.target, seconds),
+                                   maximum=min(self.maximum, seconds))
 
 
 def phase_weight(move_number: int, points: int) -> float:
@@ -153,6 +158,7 @@ class Clock:
         side = self.sides[color]
         s = self.settings
         canadian = s.kind == "canadian" and s.byo_stones > 0
+        stop_early = True
         if side.main > 0:  # main time, and the byo-yomi a move may use after it
             share = main_time_share(side.main, pos.move_number, pos.size * pos.size)
             extra = 0.0
@@ -167,12 +173,14 @@ class Clock:
             stones = max(1, side.stones)
             target = (1 - SAFETY) * side.period / stones
             maximum = target if stones == 1 else min(2 * target, 0.5 * side.period)
+            stop_early = stones > 1
         elif s.kind == "byoyomi":  # one period a move
             target = maximum = (1 - SAFETY) * s.byo_time
+            stop_early = False
         else:  # absolute time ran out: move at once
             target = maximum = 0.0
         return MoveTime(max(MIN_SECONDS, target - LAG_SECONDS),
-                        max(MIN_SECONDS, maximum - LAG_SECONDS))
+                        max(MIN_SECONDS, maximum - LAG_SECONDS), stop_early)
 
 
 def keep_searching(elapsed: float, move_time: MoveTime, leader: int, runner_up: int,
@@ -180,15 +188,16 @@ def keep_searching(elapsed: float, move_time: MoveTime, leader: int, runner_up: 
     """Go on searching? ``leader``/``runner_up``: root visits of the two most visited
     moves; ``*_q``: their winrates; ``sims_per_s``: the search's rate so far.
 
-    Stops at the maximum; before the target, once ``EARLY_FRACTION`` of it is spent and
-    the runner-up could not catch up at this rate by the target (a forced or obvious
-    move); at the target unless the two are close (``UNSURE_*``), and past it once the
-    runner-up could not catch up by the maximum."""
+    Stops at the maximum; before the target, where ``move_time.stop_early``, once
+    ``EARLY_FRACTION`` of it is spent and the runner-up could not catch up at this rate by
+    the target (a forced or obvious move); at the target unless the two are close
+    (``UNSURE_*``), and past it once the runner-up could not catch up by the maximum."""
     if elapsed >= move_time.maximum:
         return False
     gap = leader - runner_up
     if elapsed < move_time.target:
-        if elapsed < EARLY_FRACTION * move_time.target or leader == 0:
+        if (not move_time.stop_early or elapsed < EARLY_FRACTION * move_time.target
+                or leader == 0):
             return True
         return gap <= sims_per_s * (move_time.target - elapsed)
     unsure = (runner_up >= UNSURE_VISITS * leader

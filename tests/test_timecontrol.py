@@ -43,14 +43,16 @@ def test_byo_yomi_periods_by_hand():
     japanese = Clock(TimeSettings.byoyomi(0, 30, 5))
     mt = japanese.budget(WHITE, at_move(19, 120))
     assert mt.target == mt.maximum == pytest.approx(0.85 * 30 - 0.4)  # 25.1
+    assert not mt.stop_early  # a period's time is lost if not used: use it
     canadian = Clock(TimeSettings.canadian(600, 100, 5))
     canadian.update(BLACK, 100, 5)  # in byo-yomi: 100 s for 5 stones
     mt = canadian.budget(BLACK, at_move(19, 150))
     assert mt.target == pytest.approx(0.85 * 100 / 5 - 0.4)  # 16.6
     assert mt.maximum == pytest.approx(min(2 * 17, 50) - 0.4)  # 33.6: a close move, twice
+    assert mt.stop_early  # time saved now is there for the period's other moves
     canadian.update(BLACK, 10, 1)  # the period's last stone: no room to extend
     mt = canadian.budget(BLACK, at_move(19, 151))
-    assert mt.target == mt.maximum == pytest.approx(8.5 - 0.4)
+    assert mt.target == mt.maximum == pytest.approx(8.5 - 0.4) and not mt.stop_early
     done = Clock(TimeSettings.canadian(60, 0, 0))
     done.update(BLACK, 0, 0)  # absolute time spent: move at once
     assert done.budget(BLACK, at_move(19, 200)) == MoveTime(0.05, 0.05)
@@ -103,6 +105,9 @@ def test_keep_searching_by_hand():
     assert not keep_searching(10, mt, 1000, 200, 0.5, 0.9, 100)  # under 1/4 of the visits
     assert not keep_searching(29, mt, 1000, 700, 0.5, 0.5, 100)  # gap 300 > 100 x 1 left
     assert not keep_searching(30, mt, 1000, 999, 0.5, 0.5, 100)  # the maximum
+    period = MoveTime(10.0, 10.0, stop_early=False)  # nothing to save: use the period
+    assert keep_searching(5, period, 1000, 0, 0.5, 0.5, 100)
+    assert not keep_searching(10, period, 1000, 999, 0.5, 0.5, 100)
 
 
 class _FixedEvaluator:
