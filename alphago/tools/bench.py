@@ -34,11 +34,11 @@ def _median_rate(fn, repeats: int) -> float:
 
 
 class CReference:
-    """The C light-playout rate of this run (``tools/c_reference``), measured once and
-    shared by the benches that report a ratio to it; ``error`` says why it is missing."""
+    """The C light playouts of this run (``tools/c_reference``), built once and shared by
+    the benches that time their figures against them; ``error`` says why they are
+    missing."""
 
     def __init__(self):
-        self.rate: float | None = None
         self.error: str | None = None
         self._playouts = None
 
@@ -51,19 +51,6 @@ class CReference:
             except (c_reference.CReferenceUnavailable, OSError) as e:
                 self.error = str(e)
         return self._playouts
-
-    def measure(self, repeats: int) -> float | None:
-        if self.rate is None and self.playouts() is not None:
-            self.rate = _median_rate(lambda: self._playouts.run(2000), repeats)
-        return self.rate
-
-    def figures(self, prefix: str, rate: float, repeats: int) -> dict:
-        """``{prefix}_c_ratio``: ``rate`` over the C light playouts/s of this run."""
-        ref = self.measure(repeats)
-        if ref is None:
-            return {"c_reference_error": self.error}
-        return {"random_playouts_per_s_c_reference": round(ref, 1),
-                f"{prefix}_c_ratio": round(rate / ref, 3)}
 
 
 def bench_playouts(repeats: int, cref: CReference | None = None, **_) -> dict:
@@ -92,10 +79,12 @@ def bench_playouts(repeats: int, cref: CReference | None = None, **_) -> dict:
         if c is not None:
             theirs.append(_median_rate(lambda: c.run(2 * count), 1))
     rate = statistics.median(ours)
-    if theirs:
-        cref.rate = statistics.median(theirs)
-    return {"random_playouts_per_s": round(rate, 1),
-            **cref.figures("random_playouts", rate, repeats)}
+    out = {"random_playouts_per_s": round(rate, 1)}
+    if not theirs:
+        return {**out, "c_reference_error": cref.error}
+    c_rate = statistics.median(theirs)
+    return {**out, "random_playouts_per_s_c_reference": round(c_rate, 1),
+            "random_playouts_c_ratio": round(rate / c_rate, 3)}
 
 
 def bench_sgf(repeats: int, sgf_source: str, **_) -> dict:
