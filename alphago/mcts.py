@@ -64,7 +64,6 @@ class _Worker:
         self.rng = rng
         self.buf: dict[str, np.ndarray] | None = None
         self.leaves: ks.Leaves | None = None  # the batch in flight, if any
-        self.tree: kt.Tree | None = None
 
 
 class _Budget:
@@ -116,6 +115,8 @@ class MCTS:
         self.P = np.zeros((m, a), np.float32)  # [M, A] float32 priors
         self.C = np.full((m, a), -1, np.int32)  # [M, A] int32 children
         self.info = np.zeros(4, np.int64)
+        # the arrays above as the batch kernels take them (reset in place, never replaced)
+        self._tree = kt.Tree(self.N, self.W, self.P, self.C, self.info)
         self.rng = np.random.default_rng(cfg.seed)
         self.root_moves: list[tuple[int, int]] | None = None
         self.root_key: int | None = None
@@ -251,7 +252,7 @@ class MCTS:
             errors.append(e)
             if worker.leaves is not None:  # take the batch's virtual loss back out
                 with self._lock:
-                    ks.shift_virtual_loss(worker.tree, worker.leaves, -self.cfg.virtual_loss)
+                    ks.shift_virtual_loss(self._tree, worker.leaves, -self.cfg.virtual_loss)
                     worker.leaves = None
 
     @contextlib.contextmanager
@@ -261,12 +262,12 @@ class MCTS:
         with self._lock:
             flying = [w for w in self._workers if w.leaves is not None]
             for w in flying:
-                ks.shift_virtual_loss(w.tree, w.leaves, -self.cfg.virtual_loss)
+                ks.shift_virtual_loss(self._tree, w.leaves, -self.cfg.virtual_loss)
             try:
                 yield self
             finally:
                 for w in flying:
-                    ks.shift_virtual_loss(w.tree, w.leaves, self.cfg.virtual_loss)
+                    ks.shift_virtual_loss(self._tree, w.leaves, self.cfg.virtual_loss)
 
     def _buffers(self, worker: _Worker, b: int):
         if worker.buf is None or worker.buf["st"].shape[0] < b:
@@ -288,13 +289,13 @@ class MCTS:
         cfg = self.cfg
         nbr, diag, zob = self.nbr, self.diag, self.zob
         x = self._buffers(worker, b)
-        tree = kt.Tree(self.N, self.W, self.P, self.C, self.info)
+        tree = self._tree
         leaves = ks.Leaves(x["st"], x["meta"], x["last"], x["mask"], x["ps"], x["pa"],
                            x["depth"], x["status"], x["key"])
         with self._lock:
             ks.gather(tree, pos.st, pos.meta, pos.hist, root_last, nbr, zob, cfg.c_puct,
                       cfg.virtual_loss, self.expand_visits, self.need_net, leaves)
-            worker.tree, worker.leaves = tree, leaves
+            worker.leaves = leaves
         status = x["status"]
         a = self.size * self.size + 1
         net = np.flatnonzero(status >= ks.NET_EXPAND)
