@@ -99,6 +99,19 @@ static int legal(const Board *b, int p, int color) {
     return 0;
 }
 
+/* The distinct chains next to q, by head, into heads[]; returns how many. */
+static int nbr_chains(const Board *b, int q, int heads[4]) {
+    int n = 0;
+    for (int k = 0; k < 4; k++) {
+        int r = b->nbr[q][k];
+        if (r < 0 || b->color[r] == EMPTY) continue;
+        int h = b->head[r], seen = 0;
+        for (int i = 0; i < n; i++) seen |= heads[i] == h;
+        if (!seen) heads[n++] = h;
+    }
+    return n;
+}
+
 static int remove_chain(Board *b, int h) {
     int removed = 0, q = h;
     do {
@@ -109,15 +122,8 @@ static int remove_chain(Board *b, int h) {
     } while (q != h);
     q = h;
     do {
-        int s[3] = {-1, -1, -1}, ns = 0;
-        for (int k = 0; k < 4; k++) {
-            int r = b->nbr[q][k];
-            if (r < 0 || b->color[r] == EMPTY) continue;
-            int hh = b->head[r];
-            if (hh == s[0] || hh == s[1] || hh == s[2]) continue;
-            s[ns++] = hh;
-            b->libs[hh]++;
-        }
+        int heads[4], n = nbr_chains(b, q, heads);
+        for (int i = 0; i < n; i++) b->libs[heads[i]]++;
         int nxt = b->next[q];
         b->head[q] = b->next[q] = -1;
         q = nxt;
@@ -159,15 +165,11 @@ static void play(Board *b, int p) {
     b->head[p] = b->next[p] = p;
     b->size[p] = 1;
     empty_remove(b, p);
-    int captured = 0, cap_point = -1, own = 0, s[3] = {-1, -1, -1}, ns = 0;
-    for (int k = 0; k < 4; k++) {
-        int r = b->nbr[p][k];
-        if (r < 0 || b->color[r] == EMPTY) continue;
-        int h = b->head[r];
-        if (h == s[0] || h == s[1] || h == s[2]) continue;
-        s[ns++] = h;
+    int captured = 0, cap_point = -1, own = 0, heads[4], n = nbr_chains(b, p, heads);
+    for (int i = 0; i < n; i++) {
+        int h = heads[i];
         b->libs[h]--;
-        if (b->color[r] == color) own++;
+        if (b->color[h] == color) own++;
         else if (b->libs[h] == 0) {
             cap_point = h;
             captured += remove_chain(b, h);
