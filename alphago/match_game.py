@@ -110,7 +110,6 @@ class MatchClock:
             self.byo_left, self.stones_left = self.byo_time, self.byo_stones
         return True
 
-
     def _spend_periods(self, seconds: float) -> bool:
         over = max(0.0, seconds - self.grace)
         used = int(over // self.byo_time) if self.byo_time > 0 else self.periods_left
