@@ -325,3 +325,29 @@ def test_the_c_reference_plays_the_same_game_as_the_kernel(tmp_path):
     assert abs(ref.wins / games - wins / games) < 0.05
     with pytest.raises(ValueError):
         c_reference.CPlayouts(c_reference.build(tmp_path), size=30).run(1)
+
+
+def test_borrowed_view_reads_and_writes_the_array_it_borrows():
+    """A borrowed view (no reference count) sees the same data, shape and strides as its
+    array, also for a strided slice, and writes through it land in the array."""
+    from numba import njit
+
+    from alphago.kernels.borrow import borrowed
+
+    @njit
+    def through_view(a):
+        v = borrowed(a)
+        total = 0
+        for i in range(v.shape[0]):
+            for j in range(v.shape[1]):
+                total += v[i, j]
+                v[i, j] += 1
+        return total, v.shape[0], v.shape[1]
+
+    base = np.arange(24, dtype=np.int32).reshape(4, 6)
+    strided = base[:, ::2]
+    expected = int(strided.sum())
+    total, rows, cols = through_view(strided)
+    assert (total, rows, cols) == (expected, 4, 3)
+    assert (base[:, ::2] == np.arange(24).reshape(4, 6)[:, ::2] + 1).all()
+    assert (base[:, 1::2] == np.arange(24).reshape(4, 6)[:, 1::2]).all()

@@ -18,6 +18,8 @@ Points are ``row * n + col``; pass is ``n * n``.
 import numpy as np
 from numba import njit
 
+from alphago.kernels.borrow import borrowed
+
 EMPTY, BLACK, WHITE = 0, 1, 2
 
 F_COLOR, F_HEAD, F_NEXT, F_LIBS, F_SIZE, F_MARK, F_EMPTY, F_EIDX, F_AGE = range(9)
@@ -627,6 +629,8 @@ def random_move(st, meta, nbr, diag):
 @njit(cache=True)
 def random_playout(st, meta, hist, nbr, diag, zob, max_moves):
     """Play uniform random moves (simple ko only) until two passes or max_moves."""
+    st, meta, hist, nbr = borrowed(st), borrowed(meta), borrowed(hist), borrowed(nbr)
+    diag, zob = borrowed(diag), borrowed(zob)
     played = 0
     while meta[M_PASSES] < 2 and played < max_moves:
         commit(st, meta, hist, nbr, zob, random_move(st, meta, nbr, diag))

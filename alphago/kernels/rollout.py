@@ -21,6 +21,7 @@ from numba import njit
 from alphago.kernels.board import (EMPTY, F_COLOR, F_EMPTY, F_HEAD, F_LIBS, M_KO, M_LAST,
                                    M_LAST2, M_NEMPTY, M_PASSES, M_SIZE, M_TOMOVE, NF, NM,
                                    area_score, commit, outcome, random_playout)
+from alphago.kernels.borrow import borrowed
 from alphago.kernels.features import load_position
 
 PAT_BUCKETS = 1 << 16
@@ -228,7 +229,16 @@ def _tenuki(st, meta, nbr, diag, me):
 @njit(cache=True)
 def policy_playout(st, meta, hist, nbr, diag, zob, weights, max_moves):
     """Play the rollout policy until two passes or max_moves; returns moves played."""
-    cands, rel1, rel2, pats, bits, scores = scratch()
+    return _policy_loop(st, meta, hist, nbr, diag, zob, weights, max_moves, scratch())
+
+
+@njit(cache=True)
+def _policy_loop(st, meta, hist, nbr, diag, zob, weights, max_moves, buffers):
+    """policy_playout's moves, on borrowed views of its arrays and ``buffers``."""
+    st, meta, hist, nbr = borrowed(st), borrowed(meta), borrowed(hist), borrowed(nbr)
+    diag, zob, weights = borrowed(diag), borrowed(zob), borrowed(weights)
+    cands, rel1, rel2 = borrowed(buffers[0]), borrowed(buffers[1]), borrowed(buffers[2])
+    pats, bits, scores = borrowed(buffers[3]), borrowed(buffers[4]), borrowed(buffers[5])
     played = 0
     while meta[M_PASSES] < 2 and played < max_moves:
         p = policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, scores)
