@@ -27,7 +27,9 @@
 #      branch, giving OUT_DIR/candidate.pt; the state stays at the stable rate),
 #      FILTERS, DEPTH, FEATURE_SET (another architecture: a campaign of its own, e.g.
 #      FILTERS=128 DEPTH=10 STATE=data/campaign/state_10x128.pt; it starts a fresh net when
-#      STATE does not exist yet, without self-play unless SELFPLAY_S is set)
+#      STATE does not exist yet, without self-play unless SELFPLAY_S is set),
+#      SCALING_S (0: seconds kept at the end for `bench.py --only threads` on this machine's
+#      cores, the search's simulations/s with 1, 2, 4, ... search threads: OUT_DIR/threads.json)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2
@@ -56,6 +58,7 @@ WHEELS=${WHEELS:-.whl}
 VALUE_BATCH=${VALUE_BATCH:-128}
 DECAY_PCT=${DECAY_PCT:-25}
 VALUE_PER_GAME=${VALUE_PER_GAME:-32}
+SCALING_S=${SCALING_S:-0}
 export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$WORK"
 source "$(dirname "$0")/burst_common.sh"
@@ -100,7 +103,7 @@ fi
 
 # 2. the campaign, for what is left of the time (90 s kept for loading the positions twice,
 #    the final checkpoints and the copies)
-LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 90 ))
+LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 90 - SCALING_S ))
 if [ "$LEFT" -lt 30 ]; then
     log "no time left for training ($LEFT s)"; exit 1
 fi
@@ -134,5 +137,12 @@ print(max(10, int(rate / $BATCH * $DECAY_S)))")
     [ -f "$WORK/candidate/best.pt" ] && cp "$WORK/candidate/best.pt" "$OUT/candidate.pt"
     cp "$WORK/candidate/log.csv" "$OUT/candidate_log.csv" 2>/dev/null
     log "decay exit $DRC; $(tail -n 1 "$OUT/burst.log")"
+fi
+
+# 4. optionally, how the search scales with search threads on this machine's cores
+if [ "$SCALING_S" -gt 0 ]; then
+    timeout "$SCALING_S" $PY scripts/bench.py --only threads --repeats 2 --json \
+        >"$OUT/threads.json" 2>>"$OUT/burst.log"
+    log "threads bench exit $?: $(cat "$OUT/threads.json")"
 fi
 exit $RC

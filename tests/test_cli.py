@@ -42,3 +42,12 @@ def test_shipped_weights_are_found_from_the_package():
         "data-files"]["share/alphago/data"]
     for pattern in data_files:  # what pip install . copies includes every shipped file
         assert list(ROOT.glob(pattern)), pattern
+
+
+def test_bench_compares_search_threads_up_to_the_cores():
+    from alphago.tools.bench import search_thread_counts
+
+    assert search_thread_counts(1) == [1]
+    assert search_thread_counts(2) == [1, 2]
+    assert search_thread_counts(12) == [1, 2, 4, 8, 12]
+    assert search_thread_counts(16) == [1, 2, 4, 8, 16]

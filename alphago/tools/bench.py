@@ -545,6 +545,55 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
     return out
 
 
+def search_thread_counts(cores: int) -> list[int]:
+    """The ``--threads`` values the scaling bench compares: 1, 2, 4, ... up to the cores,
+    and the core count itself."""
+    counts, n = [], 1
+    while n < cores:
+        counts.append(n)
+        n *= 2
+    return counts + [max(1, cores)]
+
+
+def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
+    """The default engine's search (value net and rollouts, lambda 0.5, batch 16) with
+    ``--threads N`` for N = 1, 2, 4, ... up to the machine's cores: N search threads on one
+    tree, each with a batch in flight and one core for its network calls and rollouts,
+    256 simulations a thread from the empty board. The counts take turns round after round;
+    ``mcts_threads_speedup`` is each count's median rate over one thread's."""
+    import numba
+    import torch
+
+    from alphago.config import SearchConfig
+    from alphago.player import MCTSPlayer
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    engine, _ = _search_evaluators(model)
+    w = _rollout_weights()
+    runs = {}
+    for n in search_thread_counts(os.cpu_count() or 1):
+        visits = 256 * n
+        cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=max(8000, 2 * visits),
+                           rollouts=True, mix_lambda=0.5, nn_cache_size=50_000, threads=n)
+        timed = _TimedEvaluator(engine)
+        player = MCTSPlayer(timed, cfg, rollout_weights=w)
+
+        def run(player=player, timed=timed, visits=visits):
+            _timed_search(player, timed, Position(19), visits, True)
+            return visits
+
+        run()
+        runs[n] = (run, [])
+    for _ in range(max(2, repeats // 2)):
+        for run, rates in runs.values():
+            rates.append(_median_rate(run, 1))
+    med = {n: statistics.median(rates) for n, (_, rates) in runs.items()}
+    return {"threads_backend": _backend_name(engine),
+            "mcts_threads_sims_per_s": {str(n): round(r, 1) for n, r in med.items()},
+            "mcts_threads_speedup": {str(n): round(r / med[1], 2) for n, r in med.items()}}
+
+
 def _timed_search(player, timed, pos: Position, visits: int, clear_cache: bool) -> float:
     """One search of ``visits`` from a fresh tree (allocated once, as in play); returns the
     time outside the network in percent of the time inside it."""
@@ -620,6 +669,7 @@ BENCHES = {
     "rollout": bench_rollout,
     "mcts": bench_mcts,
     "selfplay": bench_selfplay,
+    "threads": bench_threads,
 }
 
 
