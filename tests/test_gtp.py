@@ -336,3 +336,21 @@ def test_on_off_search_flags_reach_the_search_both_ways():
     for word, want in (("off", False), ("on", True), ("false", False), ("1", True)):
         assert mod.resolve_options(ap, ["--rollouts", word])["search"].rollouts is want
     assert mod.resolve_options(ap, [])["search"].rollouts is True  # the default
+
+
+def test_threads_default_to_the_cores_unless_given(tmp_path, monkeypatch):
+    """Left out, --threads is one search thread per core the process may use (at most 8);
+    the command line and a config file override it."""
+    import os
+
+    from alphago.cli import gtp as mod
+
+    ap = mod.build_parser()
+    for cores, want in ((1, 1), (2, 2), (6, 6), (32, 8)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid, n=cores: set(range(n)),
+                            raising=False)
+        assert mod.resolve_options(ap, ["--uniform"])["search"].threads == want
+    assert mod.resolve_options(ap, ["--uniform", "--threads", "1"])["search"].threads == 1
+    cfg = tmp_path / "engine.toml"
+    cfg.write_text("threads = 3\n")
+    assert mod.resolve_options(ap, ["--uniform", "--config", str(cfg)])["search"].threads == 3

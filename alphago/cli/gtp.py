@@ -90,6 +90,8 @@ def _add_search_flags(ap: argparse.ArgumentParser) -> None:
         names = [f"--{f.name.replace('_', '-')}"]
         names += [f"--{old.replace('_', '-')}" for old, new in ALIASES.items() if new == f.name]
         shown = ("on" if default else "off") if isinstance(default, bool) else default
+        if f.name == "threads":
+            shown = "one per core, at most 8"
         group.add_argument(*names, dest=f.name, type=kind, default=None,
                            help=f"{SEARCH_HELP.get(f.name, '')} ({shown})")
 
@@ -108,6 +110,7 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
         value = getattr(args, key, None)
         if value is not None:  # flags left out are None; "--rollouts off" is False
             opts[key] = value
+    opts.setdefault("threads", default_threads())
     try:
         opts["search"] = SearchConfig(**{k: opts.pop(k) for k in search_keys if k in opts})
     except (TypeError, ValueError) as exc:
@@ -115,6 +118,17 @@ def resolve_options(ap: argparse.ArgumentParser, argv) -> dict:
         ap.error(f"--{name.replace('_', '-')}: {exc}")
     _check(ap, opts)
     return opts
+
+
+def default_threads(cap: int = 8) -> int:
+    """``--threads`` when neither the command line nor the config file gives it: one
+    search thread per core this process may run on, at most ``cap`` (as Leela Zero and
+    KataGo, the engine a GUI starts uses the machine's cores)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cap, cores))
 
 
 def _config_file(ap, path: str, known: set[str]) -> dict:
