@@ -564,6 +564,7 @@ def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
     import numba
     import torch
 
+    from alphago.cli.gtp import default_threads
     from alphago.config import SearchConfig
     from alphago.player import MCTSPlayer
 
@@ -572,7 +573,7 @@ def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
     engine, _ = _search_evaluators(model)
     w = _rollout_weights()
     runs = {}
-    for n in search_thread_counts(os.cpu_count() or 1):
+    for n in search_thread_counts(default_threads(cap=256)):
         visits = 256 * n
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=max(8000, 2 * visits),
                            rollouts=True, mix_lambda=0.5, nn_cache_size=50_000, threads=n)
