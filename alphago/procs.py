@@ -27,3 +27,11 @@ def die_with_parent(parent_pid: int | None = None) -> None:
             pass
     if parent_pid is not None and os.getppid() != parent_pid:
         os._exit(1)  # the parent died before the request above was made
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -124,11 +124,9 @@ def default_threads(cap: int = 8) -> int:
     """``--threads`` when neither the command line nor the config file gives it: one
     search thread per core this process may run on, at most ``cap`` (as Leela Zero and
     KataGo, the engine a GUI starts uses the machine's cores)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(cap, cores))
+    from alphago.procs import available_cores
+
+    return max(1, min(cap, available_cores()))
 
 
 def _config_file(ap, path: str, known: set[str]) -> dict:

@@ -33,6 +33,17 @@ def _median_rate(fn, repeats: int) -> float:
     return statistics.median(rates)
 
 
+def _rates_in_turns(runs: dict, rounds: int) -> dict:
+    """The median rate of each of ``runs`` (name -> function returning the work it did),
+    the runs taking turns round after round, so that their ratios compare the same stretch
+    of the machine's time (a VM's speed drifts by 10-20% between minutes)."""
+    rates = {key: [] for key in runs}
+    for _ in range(rounds):
+        for key, run in runs.items():
+            rates[key].append(_median_rate(run, 1))
+    return {key: statistics.median(r) for key, r in rates.items()}
+
+
 class CReference:
     """The C light playouts of this run (``tools/c_reference``), built once and shared by
     the benches that time their figures against them; ``error`` says why they are
@@ -72,17 +83,16 @@ def bench_playouts(repeats: int, cref: CReference | None = None, **_) -> dict:
                          7.5)
         return count
 
-    ours, theirs = [], []
+    runs = {"ours": run}
     c = cref.playouts()
-    for _ in range(repeats):
-        ours.append(_median_rate(run, 1))
-        if c is not None:
-            theirs.append(_median_rate(lambda: c.run(2 * count), 1))
-    rate = statistics.median(ours)
+    if c is not None:
+        runs["c"] = lambda: c.run(2 * count)
+    rates = _rates_in_turns(runs, repeats)
+    rate = rates["ours"]
     out = {"random_playouts_per_s": round(rate, 1)}
-    if not theirs:
+    if c is None:
         return {**out, "c_reference_error": cref.error}
-    c_rate = statistics.median(theirs)
+    c_rate = rates["c"]
     return {**out, "random_playouts_per_s_c_reference": round(c_rate, 1),
             "random_playouts_c_ratio": round(rate / c_rate, 3)}
 
@@ -484,7 +494,6 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
 
     from alphago.config import SearchConfig
     from alphago.evaluator import UniformEvaluator
-    from alphago.player import MCTSPlayer
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
@@ -497,34 +506,21 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
              ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0, 1)]
     if pair is not None:
         cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000, 1))
-    runs, overheads = {}, {key: [] for key, *_ in cases}
+    runs, players, overheads = {}, {}, {key: [] for key, *_ in cases}
     for key, ev, rollouts, lam, visits, cache, threads in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
                            mix_lambda=lam, nn_cache_size=cache, threads=threads)
-        timed = _TimedEvaluator(ev)
-        player = MCTSPlayer(timed, cfg, rollout_weights=w)
-
-        def run(key=key, cfg=cfg, timed=timed, player=player):
-            overheads[key].append(_timed_search(player, timed, Position(19), cfg.visits, True))
-            return cfg.visits
-
-        run()
-        overheads[key].clear()
-        runs[key] = (run, player, timed, cfg)
-    # the cases (and the C reference) take turns, round after round, so that their
-    # ratios compare the same stretch of the machine's time
-    rates = {key: [] for key in runs}
-    c_rates = []
+        runs[key], players[key] = _search_case(ev, cfg, w, overheads[key])
+    # the C reference takes its turns with the cases
     cref = cref or CReference()
     c = cref.playouts()
-    for _ in range(max(2, repeats // 2)):
-        for key, (run, *_rest) in runs.items():
-            rates[key].append(_median_rate(run, 1))
-        if c is not None:
-            c_rates.append(_median_rate(lambda: c.run(2000), 1))
-    for key in runs:
-        out[key] = round(statistics.median(rates[key]), 1)
-    _, player, timed, cfg = runs["mcts_nn_sims_per_s_no_rollouts"]
+    if c is not None:
+        runs["c_reference"] = lambda: c.run(2000)
+    rates = _rates_in_turns(runs, max(2, repeats // 2))
+    for key, *_ in cases:
+        out[key] = round(rates[key], 1)
+    player, timed = players["mcts_nn_sims_per_s_no_rollouts"]
+    cfg = player.cfg
     out["mcts_search_overhead_pct_opening"] = round(
         statistics.median(overheads["mcts_nn_sims_per_s_no_rollouts"]), 1)
     mid = _midgame_position()
@@ -536,8 +532,8 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
     if "mcts_nn_sims_per_s_two_networks" in out:
         out["mcts_speedup_vs_two_networks"] = round(
             out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
-    if c_rates:
-        c_rate = statistics.median(c_rates)
+    if c is not None:
+        c_rate = rates["c_reference"]
         out["mcts_c_reference_playouts_per_s"] = round(c_rate, 1)
         out["mcts_rollout_sims_c_ratio"] = round(out["mcts_rollout_sims_per_s"] / c_rate, 3)
     else:
@@ -564,35 +560,42 @@ def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
     import numba
     import torch
 
-    from alphago.cli.gtp import default_threads
     from alphago.config import SearchConfig
-    from alphago.player import MCTSPlayer
+    from alphago.procs import available_cores
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
     engine, _ = _search_evaluators(model)
     w = _rollout_weights()
     runs = {}
-    for n in search_thread_counts(default_threads(cap=256)):
+    for n in search_thread_counts(available_cores()):
         visits = 256 * n
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=max(8000, 2 * visits),
                            rollouts=True, mix_lambda=0.5, nn_cache_size=50_000, threads=n)
-        timed = _TimedEvaluator(engine)
-        player = MCTSPlayer(timed, cfg, rollout_weights=w)
-
-        def run(player=player, timed=timed, visits=visits):
-            _timed_search(player, timed, Position(19), visits, True)
-            return visits
-
-        run()
-        runs[n] = (run, [])
-    for _ in range(max(2, repeats // 2)):
-        for run, rates in runs.values():
-            rates.append(_median_rate(run, 1))
-    med = {n: statistics.median(rates) for n, (_, rates) in runs.items()}
+        runs[n], _ = _search_case(engine, cfg, w, [])
+    med = _rates_in_turns(runs, max(2, repeats // 2))
     return {"threads_backend": _backend_name(engine),
             "mcts_threads_sims_per_s": {str(n): round(r, 1) for n, r in med.items()},
             "mcts_threads_speedup": {str(n): round(r / med[1], 2) for n, r in med.items()}}
+
+
+def _search_case(ev, cfg, weights, overheads: list):
+    """A search player of ``cfg`` around ``ev`` (timed), and a function that runs one
+    search of ``cfg.visits`` from the empty 19x19 board (fresh tree, cache cleared),
+    appends the time outside the network (percent) to ``overheads`` and returns the
+    visits. Run once here, to compile and allocate; returns (run, (player, timed))."""
+    from alphago.player import MCTSPlayer
+
+    timed = _TimedEvaluator(ev)
+    player = MCTSPlayer(timed, cfg, rollout_weights=weights)
+
+    def run():
+        overheads.append(_timed_search(player, timed, Position(19), cfg.visits, True))
+        return cfg.visits
+
+    run()
+    overheads.clear()
+    return run, (player, timed)
 
 
 def _timed_search(player, timed, pos: Position, visits: int, clear_cache: bool) -> float:
