@@ -354,3 +354,36 @@ def test_threads_default_to_the_cores_unless_given(tmp_path, monkeypatch):
     cfg = tmp_path / "engine.toml"
     cfg.write_text("threads = 3\n")
     assert mod.resolve_options(ap, ["--uniform", "--config", str(cfg)])["search"].threads == 3
+
+
+@pytest.mark.parametrize("failure", ["notice", "build", "timer"])
+def test_engine_loader_always_releases_the_server(monkeypatch, failure):
+    """Whatever fails while the engine loads (stderr gone for the start-up notices, the
+    build itself, no thread for the notice timer), the loader sets ``ready``: commands get
+    the engine or its error, never a wait without end."""
+    import threading
+
+    from alphago.cli import gtp as mod
+
+    def broken_print(*a, **k):
+        raise OSError("stderr closed")
+
+    def build(options):
+        if failure == "build":
+            raise RuntimeError("no network")
+        time.sleep(0.05)  # past notice_after: the 'ready after' notice is printed
+        return "engine"
+
+    if failure == "notice":
+        monkeypatch.setattr("builtins.print", broken_print)
+    if failure == "timer":
+        monkeypatch.setattr(threading, "Timer", lambda *a, **k: (_ for _ in ()).throw(
+            RuntimeError("can't start new thread")))
+    lazy = mod.LazyEngine({}, build=build, notice_after=0.01)
+    assert lazy.ready.wait(10)
+    monkeypatch.undo()
+    if failure == "notice":
+        assert lazy.get() == "engine"
+    else:
+        with pytest.raises(RuntimeError):
+            lazy.get()

@@ -241,21 +241,30 @@ class LazyEngine:
         threading.Thread(target=self._load, daemon=True).start()
 
     def _load(self):
-        t0 = time.perf_counter()
-        timer = threading.Timer(self.notice_after, _say, args=(
-            "starting up: loading the network and compiling the search kernels "
-            "(the first start after installing takes up to a minute; later starts are quick)",))
-        timer.daemon = True
-        timer.start()
+        """Builds the engine; whatever happens here (the build failing, the notices failing
+        to reach stderr, no thread for the timer), ``ready`` is set, so no command waits
+        forever: a failure is kept in ``error`` and reported by the server loop."""
+        timer = None
         try:
+            t0 = time.perf_counter()
+            timer = threading.Timer(self.notice_after, _say, args=(
+                "starting up: loading the network and compiling the search kernels "
+                "(the first start after installing takes up to a minute; later starts are "
+                "quick)",))
+            timer.daemon = True
+            timer.start()
             self.engine = self.build(self.options)
+            timer.cancel()
+            elapsed = time.perf_counter() - t0
+            if elapsed >= self.notice_after:
+                _say(f"ready after {elapsed:.0f} s")
         except BaseException as exc:  # reported by the main loop
-            self.error = exc
-        timer.cancel()
-        elapsed = time.perf_counter() - t0
-        if self.error is None and elapsed >= self.notice_after:
-            _say(f"ready after {elapsed:.0f} s")
-        self.ready.set()
+            if self.engine is None:
+                self.error = exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.ready.set()
 
     def get(self):
         self.ready.wait()
@@ -265,7 +274,11 @@ class LazyEngine:
 
 
 def _say(message: str) -> None:
-    print(f"alphago: {message}", file=sys.stderr, flush=True)
+    """A start-up notice on stderr; a closed or broken stderr loses the notice, nothing else."""
+    try:
+        print(f"alphago: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def main(argv=None) -> int:
