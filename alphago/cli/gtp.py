@@ -241,12 +241,12 @@ class LazyEngine:
         threading.Thread(target=self._load, daemon=True).start()
 
     def _load(self):
-        """Builds the engine; whatever happens here (the build failing, the notices failing
-        to reach stderr, no thread for the timer), ``ready`` is set, so no command waits
-        forever: a failure is kept in ``error`` and reported by the server loop."""
+        """Builds the engine; whatever happens here (the build failing, no thread for the
+        notice timer), ``ready`` is set, so no command waits forever: a failure is kept in
+        ``error`` and reported by the server loop (``_say`` itself never raises)."""
         timer = None
+        t0 = time.perf_counter()
         try:
-            t0 = time.perf_counter()
             timer = threading.Timer(self.notice_after, _say, args=(
                 "starting up: loading the network and compiling the search kernels "
                 "(the first start after installing takes up to a minute; later starts are "
@@ -254,16 +254,14 @@ class LazyEngine:
             timer.daemon = True
             timer.start()
             self.engine = self.build(self.options)
-            timer.cancel()
-            elapsed = time.perf_counter() - t0
-            if elapsed >= self.notice_after:
-                _say(f"ready after {elapsed:.0f} s")
         except BaseException as exc:  # reported by the main loop
-            if self.engine is None:
-                self.error = exc
+            self.error = exc
         finally:
             if timer is not None:
                 timer.cancel()
+            elapsed = time.perf_counter() - t0
+            if self.error is None and elapsed >= self.notice_after:
+                _say(f"ready after {elapsed:.0f} s")
             self.ready.set()
 
     def get(self):
