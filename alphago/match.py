@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import queue
+import shlex
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -98,6 +100,33 @@ def load_records(path: Path) -> list[dict]:
     return out
 
 
+class MatchSetupError(Exception):
+    """A match that cannot start: an engine's or the referee's program is not there."""
+
+
+def check_commands(cfg: MatchConfig) -> None:
+    """Every engine's program, and the referee's, is found before any game is played, so
+    that a mistyped command or a program missing from PATH stops the match at once
+    instead of filling it with void games."""
+    commands = list(cfg.engines)
+    if cfg.game.scorer == "referee" and cfg.game.referee:
+        commands.append(("referee", cfg.game.referee))
+    problems = []
+    for name, command in commands:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            problems.append(f"{name}: cannot parse {command!r}: {exc}")
+            continue
+        if not argv:
+            problems.append(f"{name}: empty command")
+        elif shutil.which(argv[0]) is None:
+            problems.append(f"{name}: program {argv[0]!r} not found (not on PATH, or not "
+                            "an executable file)")
+    if problems:
+        raise MatchSetupError("; ".join(problems))
+
+
 class _Worker:
     """Engine processes owned by one parallel slot."""
 
@@ -115,6 +144,7 @@ class _Worker:
 def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = True) -> dict:
     from tqdm import tqdm
 
+    check_commands(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jsonl = out / "games.jsonl"

@@ -42,8 +42,17 @@ def sprt_decision(wins, losses, elo0, elo1, alpha, beta) -> str | None:
     return None
 
 
+def is_void(record: dict) -> bool:
+    """A game that was never played out (an engine failed to start, the opening failed):
+    it is reported, but it is neither a win nor a draw for anybody."""
+    return record.get("result") == "Void"
+
+
 def pair_summary(records: list[dict], a: str, b: str) -> dict:
-    games = [r for r in records if {r["black"], r["white"]} == {a, b}]
+    """Wins, draws (half a win each), Wilson interval and Elo of ``a`` against ``b``, over the
+    games they played out; void games are only counted (``void``) and listed in ``reasons``."""
+    both = [r for r in records if {r["black"], r["white"]} == {a, b}]
+    games = [r for r in both if not is_void(r)]
     n = len(games)
     wins_a = sum(1 for r in games if r["winner"] == a)
     wins_b = sum(1 for r in games if r["winner"] == b)
@@ -57,12 +66,13 @@ def pair_summary(records: list[dict], a: str, b: str) -> dict:
     moves = {e: sum(r["seconds"].get(e, 0) for r in games) for e in (a, b)}
     nmoves = max(1, sum(r["moves"] for r in games) // 2)
     return {"engines": [a, b], "games": n, "wins": {a: wins_a, b: wins_b}, "draws": draws,
+            "void": len(both) - n,
             "winrate": score / n if n else None, "ci95": [lo, hi],
             "elo": elo_from_p(score / n) if n else None,
             "elo_ci95": [elo_from_p(lo), elo_from_p(hi)] if n else None,
             "wins_by_colour": by_colour,
             "avg_move_seconds": {e: round(s / nmoves, 3) for e, s in moves.items()},
-            "reasons": dict(_count(r["reason"] for r in games)),
+            "reasons": dict(_count(r["reason"] for r in both)),
             **_clock_summary(games, (a, b))}
 
 
@@ -96,7 +106,7 @@ def bradley_terry(records: list[dict], names: list[str], iters: int = 200
     w = np.full((k, k), 0.0)
     for r in records:
         i, j = idx.get(r["black"]), idx.get(r["white"])
-        if i is None or j is None:
+        if i is None or j is None or is_void(r):
             continue
         if r["winner"] == r["black"]:
             w[i, j] += 1

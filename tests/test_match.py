@@ -45,6 +45,44 @@ def test_bradley_terry_orders_engines():
     assert svg.startswith("<svg") and svg.count("<circle") == 3 and ">a<" in svg
 
 
+def test_void_games_are_neither_wins_nor_draws():
+    won = {"black": "a", "white": "b", "winner": "a", "result": "B+R", "reason": "resign",
+           "moves": 10, "seconds": {}}
+    void = {"black": "b", "white": "a", "winner": None, "result": "Void",
+            "reason": "setup failed", "moves": 0, "seconds": {}}
+    draw = {"black": "b", "white": "a", "winner": None, "result": "0", "reason": "score",
+            "moves": 10, "seconds": {}}
+    s = ratings.pair_summary([won, void, void], "a", "b")
+    assert (s["games"], s["void"], s["draws"], s["winrate"]) == (1, 2, 0, 1.0)
+    assert s["reasons"] == {"resign": 1, "setup failed": 2}
+    s = ratings.pair_summary([won, draw, void], "a", "b")
+    assert (s["games"], s["void"], s["draws"], s["winrate"]) == (2, 1, 1, 0.75)
+    all_void = ratings.pair_summary([void, void], "a", "b")
+    assert all_void["games"] == 0 and all_void["winrate"] is None
+    # void games do not pull ratings together either
+    assert ratings.bradley_terry([won] * 3 + [void] * 30, ["a", "b"]) == \
+        ratings.bradley_terry([won] * 3, ["a", "b"])
+
+
+def test_missing_engine_program_stops_the_match_before_any_game(tmp_path, capsys):
+    from alphago.cli import match as match_cli
+    cfg = match.MatchConfig(engines=(("us", US), ("typo", "no-such-gtp-engine --mode gtp")),
+                            games=4, game=match.GameConfig(size=9))
+    with pytest.raises(match.MatchSetupError, match="no-such-gtp-engine"):
+        match.run_match(cfg, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "games.jsonl").exists()
+    cfg = match.MatchConfig(engines=(("a", US), ("b", US)), games=2,
+                            game=match.GameConfig(size=9, scorer="referee",
+                                                  referee="/no/such/referee --mode gtp"))
+    with pytest.raises(match.MatchSetupError, match="referee"):
+        match.run_match(cfg, tmp_path / "out2", progress=False)
+    rc = match_cli.main(["--engine", f"us={US}", "--engine", "q=unbalanced 'quote",
+                         "--games", "2", "--size", "9", "--out", str(tmp_path / "out3"),
+                         "--quiet"])
+    assert rc == 2 and "cannot parse" in capsys.readouterr().err
+    assert not (tmp_path / "out3" / "games.jsonl").exists()
+
+
 def test_schedule_alternates_colours():
     cfg = match.MatchConfig(engines=(("a", "x"), ("b", "y"), ("c", "z")), games=2)
     s = match.schedule(cfg)

@@ -100,7 +100,11 @@ def main(argv=None) -> int:
     cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
                             parallel=args.parallel, sprt=args.sprt, seed=args.seed,
                             openings=openings)
-    summary = match.run_match(cfg, args.out, progress=not args.quiet)
+    try:
+        summary = match.run_match(cfg, args.out, progress=not args.quiet)
+    except match.MatchSetupError as exc:
+        print(f"match: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary, indent=1))
     return 0
 
