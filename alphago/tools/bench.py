@@ -487,13 +487,15 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
     on, lambda 0.5); ``mcts_nn_sims_per_s_threads2`` the same with ``--threads 2`` (two
     search threads, a core each; ``mcts_threads2_speedup`` the ratio);
     ``mcts_nn_sims_per_s_two_networks`` the same search with AlphaGo's pair of shipped
-    networks (two forward passes a leaf); ``mcts_rollout_sims_c_ratio`` the rollout-only
+    networks (two forward passes a leaf), and ``mcts_nn_sims_per_s_same_net_split`` with the
+    default net itself asked twice a leaf, once for priors and once for the value (what a
+    pair of networks of the default's size would cost); ``mcts_rollout_sims_c_ratio`` the rollout-only
     search over the C light playouts/s of the same run. All measured in one run."""
     import numba
     import torch
 
     from alphago.config import SearchConfig
-    from alphago.evaluator import UniformEvaluator
+    from alphago.evaluator import PolicyValueEvaluator, UniformEvaluator
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
@@ -506,6 +508,9 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
              ("mcts_nn_sims_per_s_no_rollouts", chosen, False, 0.0, 1024, 0, 1)]
     if pair is not None:
         cases.insert(2, ("mcts_nn_sims_per_s_two_networks", pair, True, 0.5, 256, 50_000, 1))
+    if chosen.has_value and not isinstance(chosen, PolicyValueEvaluator):
+        cases.insert(2, ("mcts_nn_sims_per_s_same_net_split", PolicyValueEvaluator(
+            chosen, chosen), True, 0.5, 256, 50_000, 1))
     runs, players, overheads = {}, {}, {key: [] for key, *_ in cases}
     for key, ev, rollouts, lam, visits, cache, threads in cases:
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=8000, rollouts=rollouts,
@@ -529,9 +534,10 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
          for _ in range(max(1, repeats // 2))]), 1)
     out["mcts_threads2_speedup"] = round(out["mcts_nn_sims_per_s_threads2"]
                                          / out["mcts_nn_sims_per_s"], 2)
-    if "mcts_nn_sims_per_s_two_networks" in out:
-        out["mcts_speedup_vs_two_networks"] = round(
-            out["mcts_nn_sims_per_s"] / out["mcts_nn_sims_per_s_two_networks"], 2)
+    for key, name in (("mcts_nn_sims_per_s_two_networks", "mcts_speedup_vs_two_networks"),
+                      ("mcts_nn_sims_per_s_same_net_split", "mcts_speedup_vs_same_net_split")):
+        if key in out:
+            out[name] = round(out["mcts_nn_sims_per_s"] / out[key], 2)
     if c is not None:
         c_rate = rates["c_reference"]
         out["mcts_c_reference_playouts_per_s"] = round(c_rate, 1)
