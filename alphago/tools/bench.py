@@ -489,8 +489,9 @@ def bench_mcts(repeats: int, model: str | None = None, cref: CReference | None =
     ``mcts_nn_sims_per_s_two_networks`` the same search with AlphaGo's pair of shipped
     networks (two forward passes a leaf), and ``mcts_nn_sims_per_s_same_net_split`` with the
     default net itself asked twice a leaf, once for priors and once for the value (what a
-    pair of networks of the default's size would cost); ``mcts_rollout_sims_c_ratio`` the rollout-only
-    search over the C light playouts/s of the same run. All measured in one run."""
+    pair of networks of the default's size would cost); ``mcts_rollout_sims_c_ratio`` the
+    rollout-only search over the C light playouts/s of the same run. All measured in one
+    run."""
     import numba
     import torch
 
