@@ -16,8 +16,9 @@
 # then here: cp FILES_AT/state.pt over that state file and commit it.
 #
 # env: PYTHON (python3), ARCHIVE (.burst/pro_games.tar.gz), STATE (data/campaign/state.pt),
-#      DEVICE (cuda; auto/cpu to rehearse on a CPU), BATCH (1024), LR (0.08: the campaign's
-#      0.02 at batch 256, scaled with the batch), PROCS (cores for data preparation and
+#      DEVICE (cuda; auto/cpu to rehearse on a CPU), BATCH (1024), LR (unset: the rate the
+#      state was trained at, scaled with the batch, e.g. 0.005 at 256 is 0.02 at 1024; a
+#      fresh net: the campaign's 0.02 at 256, so 0.08), PROCS (cores for data preparation and
 #      loading: nproc - 2), WORK (scratch, runs/campaign_burst), MAX_GAMES (all; small for
 #      a rehearsal), EVAL_EVERY (500), WHEELS (.whl), SELFPLAY_S (150: seconds of self-play of
 #      the campaign's net on half the cores, while the positions are prepared on the other
@@ -50,7 +51,9 @@ if [ -n "${FILTERS:-}${DEPTH:-}${FEATURE_SET:-}" ]; then
 fi
 DEVICE=${DEVICE:-cuda}
 BATCH=${BATCH:-1024}
-LR=${LR:-0.08}
+LR=${LR:-}
+LR_ARGS=()
+[ -n "$LR" ] && LR_ARGS=(--lr "$LR")
 PROCS=${PROCS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}
 WORK=${WORK:-runs/campaign_burst}
 EVAL_EVERY=${EVAL_EVERY:-500}
@@ -65,9 +68,9 @@ source "$(dirname "$0")/burst_common.sh"
 ensure_sgfmill
 [ -f "$ARCHIVE" ] || { log "no archive at $ARCHIVE"; exit 1; }
 if [ -f "$STATE" ]; then
-    log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
+    log "device=$DEVICE batch=$BATCH lr=${LR:-state rate, batch-scaled} procs=$PROCS state=$STATE ($(du -h "$STATE" | cut -f1))"
 elif [ ${#ARCH[@]} -gt 0 ]; then
-    log "device=$DEVICE batch=$BATCH lr=$LR procs=$PROCS: a fresh net (${ARCH[*]})"
+    log "device=$DEVICE batch=$BATCH lr=${LR:-0.02 batch-scaled} procs=$PROCS: a fresh net (${ARCH[*]})"
 else
     log "no campaign state at $STATE"; exit 1
 fi
@@ -111,7 +114,7 @@ fi
 DECAY_S=$(( LEFT * DECAY_PCT / 100 ))
 STABLE_S=$(( LEFT - DECAY_S ))
 COMMON=(--device "$DEVICE" --bf16 on --nice 0 --run-dir "$WORK/run" --state "$OUT/state.pt"
-        --shards "$WORK/shards" --batch-size "$BATCH" --lr "$LR" --workers "$PROCS"
+        --shards "$WORK/shards" --batch-size "$BATCH" "${LR_ARGS[@]}" --workers "$PROCS"
         --eval-every "$EVAL_EVERY" --checkpoint-every 200 --value-batch "$VALUE_BATCH"
         --value-positions-per-game "$VALUE_PER_GAME" --quiet "${ARCH[@]}")
 [ ${#VALUE_SHARDS[@]} -gt 0 ] && COMMON+=(--value-shards "${VALUE_SHARDS[@]}")

@@ -247,6 +247,37 @@ def test_campaign_resumes_after_kill_with_step_and_schedule(shards, tmp_path):
     assert float(last_row["lr"]) < 0.05 * 0.1
 
 
+def test_resumed_campaign_keeps_the_recipe_of_its_state(tmp_path):
+    """A campaign resumed without --lr goes on at the rate its state was trained at (not the
+    campaign's default); another --batch-size scales that rate; flags still win."""
+    import dataclasses
+
+    from alphago.cli import campaign
+
+    recipe = dataclasses.replace(campaign.CAMPAIGN_TRAIN, lr=0.005, value_batch=32,
+                                 momentum=0.8, data_offset=19_000, workers=12,
+                                 total_steps=123, decay_steps=45)
+    checkpoint.save(tmp_path / "state.pt", build_model(ModelConfig(filters=8, depth=1)),
+                    step=8201, extra={"train_config": dataclasses.asdict(recipe)})
+    ap = campaign.build_parser()
+
+    def cfg(*argv, src=tmp_path / "state.pt"):
+        return campaign.train_config(ap.parse_args(list(argv)), src)
+
+    plain = cfg()
+    assert (plain.lr, plain.batch_size, plain.value_batch, plain.momentum) == (0.005, 256, 32, 0.8)
+    assert plain.data_offset == 19_000
+    # one machine's or one run's settings are not carried over
+    assert plain.workers == campaign.CAMPAIGN_TRAIN.workers
+    assert (plain.total_steps, plain.decay_steps) == (campaign.CAMPAIGN_TRAIN.total_steps, 0)
+    assert cfg("--batch-size", "1024").lr == pytest.approx(0.02)
+    assert cfg("--batch-size", "1024", "--lr", "0.01").lr == 0.01
+    assert cfg("--lr", "0.02").lr == 0.02
+    # a new campaign: the campaign's own recipe, scaled the same way
+    assert cfg(src=None).lr == campaign.CAMPAIGN_TRAIN.lr
+    assert cfg("--batch-size", "1024", src=None).lr == pytest.approx(0.08)
+
+
 def test_parallel_prepare_equals_one_process(shards, tmp_path):
     from conftest import TEST_DATA
 

@@ -13,7 +13,9 @@ exponential moving average of the weights, evaluates held-out top-1 and value MS
 ``--eval-every`` steps (``RUN_DIR/log.csv``, TensorBoard under ``RUN_DIR/tb``), checkpoints
 every ``--checkpoint-every`` steps atomically (a SIGKILL loses at most that much) and on
 SIGINT/SIGTERM, and copies its state to the state file when it stops. Time stopped with
-SIGSTOP does not count against ``--hours``.
+SIGSTOP does not count against ``--hours``. A resumed campaign keeps the training recipe
+stored in its state (learning rate, batch, value rows, ...) unless a flag changes it; a new
+``--batch-size`` without ``--lr`` scales the stored rate with the batch.
 
 The first run grows a dual net (policy and value heads on one trunk) from the shipped
 policy net (``--init-from``: its trunk and policy head; the value head starts fresh) and
@@ -108,16 +110,42 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# What a resumed campaign keeps from its state unless the command line says otherwise: the
+# training recipe. Not kept: the schedule's end (each run or branch sets it), the data offset
+# (its own rule below) and the settings of one machine or one run (loaders, evaluation,
+# checkpoint interval).
+RECIPE_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "optimizer", "schedule",
+                 "warmup_steps", "step_every", "ema_decay", "value_batch",
+                 "value_positions_per_game", "seed", "value_weight", "positions_per_game",
+                 "reinforce", "visit_targets")
+
+
+def saved_recipe(src: Path | None) -> dict:
+    """The recipe fields of the train config stored in the state ``src`` ({} for none)."""
+    if src is None:
+        return {}
+    from alphago import checkpoint
+
+    saved = checkpoint.load_state(src).get("extra", {}).get("train_config", {})
+    return {k: saved[k] for k in RECIPE_FIELDS if k in saved}
+
+
 def train_config(args, src: Path | None = None) -> TrainConfig:
-    """The command line's settings over the campaign's; the data offset of the state ``src``
-    it resumes unless one is given."""
-    kw = {k[6:]: v for k, v in vars(args).items() if k.startswith("train_") and v is not None}
+    """The command line's settings over the recipe of the state ``src`` it resumes (its
+    learning rate, batch, momentum, ...), over the campaign's defaults. A --batch-size that
+    differs from the recipe's without a --lr scales the rate with the batch (linear scaling:
+    0.005 at 256 is 0.02 at 1024). The data offset is the state's unless one is given."""
+    given = {k[6:]: v for k, v in vars(args).items() if k.startswith("train_") and v is not None}
+    base = dataclasses.replace(CAMPAIGN_TRAIN, **saved_recipe(src))
+    kw = dict(given)
+    if "batch_size" in given and "lr" not in given and given["batch_size"] != base.batch_size:
+        kw["lr"] = base.lr * given["batch_size"] / base.batch_size
     if args.total_steps is not None:
         kw["total_steps"] = args.total_steps
     kw["data_offset"] = args.data_offset
     if kw["data_offset"] is None:
         kw["data_offset"] = state_data_offset(src) if src is not None else SHIPPED_POLICY_BATCHES
-    return dataclasses.replace(CAMPAIGN_TRAIN, **kw)
+    return dataclasses.replace(base, **kw)
 
 
 def state_data_offset(src: Path) -> int:
