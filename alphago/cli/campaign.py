@@ -120,14 +120,13 @@ RECIPE_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "optimizer", "s
                  "reinforce", "visit_targets")
 
 
-def saved_recipe(src: Path | None) -> dict:
-    """The recipe fields of the train config stored in the state ``src`` ({} for none)."""
+def saved_train_config(src: Path | None) -> dict:
+    """The train config stored in the state ``src`` ({} for none): one read of the file."""
     if src is None:
         return {}
     from alphago import checkpoint
 
-    saved = checkpoint.load_state(src).get("extra", {}).get("train_config", {})
-    return {k: saved[k] for k in RECIPE_FIELDS if k in saved}
+    return checkpoint.load_state(src).get("extra", {}).get("train_config", {})
 
 
 def train_config(args, src: Path | None = None) -> TrainConfig:
@@ -135,24 +134,18 @@ def train_config(args, src: Path | None = None) -> TrainConfig:
     learning rate, batch, momentum, ...), over the campaign's defaults. A --batch-size that
     differs from the recipe's without a --lr scales the rate with the batch (linear scaling:
     0.005 at 256 is 0.02 at 1024). The data offset is the state's unless one is given."""
-    given = {k[6:]: v for k, v in vars(args).items() if k.startswith("train_") and v is not None}
-    base = dataclasses.replace(CAMPAIGN_TRAIN, **saved_recipe(src))
-    kw = dict(given)
-    if "batch_size" in given and "lr" not in given and given["batch_size"] != base.batch_size:
-        kw["lr"] = base.lr * given["batch_size"] / base.batch_size
+    kw = {k[6:]: v for k, v in vars(args).items() if k.startswith("train_") and v is not None}
+    saved = saved_train_config(src)
+    base = dataclasses.replace(CAMPAIGN_TRAIN,
+                               **{k: saved[k] for k in RECIPE_FIELDS if k in saved})
+    if "batch_size" in kw and "lr" not in kw and kw["batch_size"] != base.batch_size:
+        kw["lr"] = base.lr * kw["batch_size"] / base.batch_size
     if args.total_steps is not None:
         kw["total_steps"] = args.total_steps
     kw["data_offset"] = args.data_offset
     if kw["data_offset"] is None:
-        kw["data_offset"] = state_data_offset(src) if src is not None else SHIPPED_POLICY_BATCHES
+        kw["data_offset"] = int(saved.get("data_offset", SHIPPED_POLICY_BATCHES))
     return dataclasses.replace(base, **kw)
-
-
-def state_data_offset(src: Path) -> int:
-    from alphago import checkpoint
-
-    saved = checkpoint.load_state(src).get("extra", {}).get("train_config", {})
-    return int(saved.get("data_offset", SHIPPED_POLICY_BATCHES))
 
 
 def ensure_shards(shards: Path, sources: list[str], progress: bool) -> None:
