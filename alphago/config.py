@@ -102,6 +102,7 @@ class SearchConfig:
     reuse_max_moves: int = 4
     reuse_max_fill: float = 0.8
     ponder_fill: float = 0.5
+    root_symmetries: int = 1
     seed: int = 0
 
     def __post_init__(self):
@@ -123,6 +124,7 @@ class SearchConfig:
             (self.reuse_max_moves >= 0, "reuse_max_moves must be >= 0"),
             (0.0 < self.reuse_max_fill <= 1.0, "reuse_max_fill must be within (0, 1]"),
             (0.0 < self.ponder_fill <= 1.0, "ponder_fill must be within (0, 1]"),
+            (self.root_symmetries in (1, 8), "root_symmetries must be 1 or 8"),
         ]
         for ok, message in checks:
             if not ok:
@@ -150,6 +152,8 @@ SEARCH_HELP = {
     "reuse_max_moves": "moves past the old root within which its subtree is reused",
     "reuse_max_fill": "the tree is rebuilt when this fraction of its nodes is in use",
     "ponder_fill": "pondering stops at this fraction of the nodes",
+    "root_symmetries": "8: the root's priors averaged over the board's 8 symmetries (one "
+                       "batch of 8 a move), 1: one view, as every other node",
     "seed": "random seed",
 }
 

@@ -325,6 +325,26 @@ def evaluate_positions(evaluator: Evaluator, positions: Sequence[Position],
     return out.astype(np.float32), values.astype(np.float32)
 
 
+def evaluate_ensemble(evaluator: Evaluator, positions: Sequence[Position],
+                      masks: Sequence[np.ndarray] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Priors and values averaged over the 8 symmetries of each position (the paper's
+    ensemble; one forward pass of 8 planes a position), the priors in the board's frame,
+    restricted to each mask (default: the legal moves) and renormalised."""
+    n, k = positions[0].size, symmetry.NUM_SYMMETRIES
+    syms = np.tile(np.arange(k), len(positions))
+    planes = np.stack([features.position_planes(p, evaluator.feature_set, int(s))
+                       for p in positions for s in range(k)])
+    priors, values = evaluator.evaluate(planes)
+    mean = symmetry.to_board_frame(priors, syms, n).reshape(len(positions), k, -1).mean(1)
+    out = np.empty_like(mean)
+    for i, pos in enumerate(positions):
+        mask = pos.legal_moves() if masks is None else masks[i]
+        out[i] = orient_and_mask(mean[i], 0, mask, n)
+    values = np.asarray(values, np.float32).reshape(len(positions), k).mean(1)
+    return out.astype(np.float32), values
+
+
 def sample_move(weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
     """The index of the largest weight at temperature 0, else one drawn with probability
     proportional to weight ^ (1 / temperature): how policies and visit counts are played."""

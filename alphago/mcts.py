@@ -26,7 +26,8 @@ import numpy as np
 from alphago import symmetry
 from alphago.board import Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, NNCache, orient_and_mask, sample_move
+from alphago.evaluator import (Evaluator, NNCache, evaluate_ensemble, orient_and_mask,
+                               sample_move)
 from alphago.features import HISTORY, last_moves, state_planes
 from alphago.kernels import board as kb
 from alphago.kernels import rollout as kr
@@ -140,8 +141,9 @@ class MCTS:
         reused = self._try_advance(pos)
         if not reused or self.info[kt.I_NODES] > self.cfg.reuse_max_fill * self.N.shape[0]:
             kt.reset(self.N, self.W, self.P, self.C, self.info)
-            priors, _ = self._evaluate_positions([pos])
-            self.P[0] = priors[0]
+            self.P[0] = self._root_priors(pos)
+        elif self.cfg.root_symmetries > 1:  # the reused node's one view, made an ensemble
+            self.P[self.info[kt.I_ROOT]] = self._root_priors(pos)
         root = self.info[kt.I_ROOT]
         if noise > 0:
             legal = self.P[root] > 0
@@ -199,6 +201,13 @@ class MCTS:
             self.cache.put(int(keys[i]), board[j].copy(), float(v[j]))
         priors[miss], values[miss] = board, v
         return priors, values
+
+    def _root_priors(self, pos: Position) -> np.ndarray:
+        """The root's priors over its legal moves: averaged over the 8 symmetries with
+        ``root_symmetries`` 8 (as KataGo's rootNumSymmetriesToSample 8), else one view."""
+        if self.cfg.root_symmetries > 1 and self.ev.has_policy:
+            return evaluate_ensemble(self.ev, [pos])[0][0]
+        return self._evaluate_positions([pos])[0][0]
 
     def _evaluate_positions(self, positions):
         """Masked priors and values for whole positions (the root)."""

@@ -18,7 +18,7 @@ import numpy as np
 from alphago import symmetry
 from alphago.board import BLACK, WHITE, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import Evaluator, evaluate_positions, sample_move
+from alphago.evaluator import Evaluator, evaluate_ensemble, evaluate_positions, sample_move
 from alphago.mcts import MCTS, MoveInfo, SearchResult
 from alphago.timecontrol import MoveTime, keep_searching
 
@@ -62,29 +62,39 @@ class PolicyPlayer:
     player): each position is shown to the net under a random symmetry and the player
     passes only when nothing sensible is left. Otherwise (the engine's default) the net
     sees the board as it is, may pass when it prefers to, and passes after the opponent's
-    pass when it wins as the board stands. ``seed`` may be a numpy Generator to share."""
+    pass when it wins as the board stands. ``symmetries`` 8: the priors averaged over the
+    board's 8 symmetries (the paper's ensemble: one forward pass of 8 planes a move, a
+    higher top-1) in place of one view. ``seed`` may be a numpy Generator to share."""
 
     searches = False  # no tree: nothing to ponder, no visit counts to show
 
     def __init__(self, evaluator: Evaluator, temperature: float = 0.0,
-                 seed: int | np.random.Generator = 0, playout_rules: bool = False):
+                 seed: int | np.random.Generator = 0, playout_rules: bool = False,
+                 symmetries: int = 1):
+        if symmetries not in (1, symmetry.NUM_SYMMETRIES):
+            raise ValueError(f"symmetries must be 1 or 8, not {symmetries}")
         self.ev = evaluator
+        self.symmetries = symmetries
         self.temperature = temperature
         self.rng = np.random.default_rng(seed)
         self.playout_rules = playout_rules
 
     def policy(self, pos: Position) -> np.ndarray:
-        priors, _ = evaluate_positions(self.ev, [pos])
-        return priors[0]
+        return self._priors([pos])[0]
+
+    def _priors(self, positions: list[Position], masks=None) -> np.ndarray:
+        if self.symmetries > 1:
+            return evaluate_ensemble(self.ev, positions, masks)[0]
+        syms = (self.rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
+                if self.playout_rules else None)
+        return evaluate_positions(self.ev, positions, syms, masks)[0]
 
     def move_priors(self, positions: list[Position], cleanup: bool = False) -> np.ndarray:
         """[B, n*n+1] priors over the moves this player may play in each position (one
         board size, one forward pass); all zero where it can only pass."""
         if self.playout_rules:
-            syms = self.rng.integers(0, symmetry.NUM_SYMMETRIES, len(positions))
-            return evaluate_positions(self.ev, positions, syms,
-                                      [playout_mask(p) for p in positions])[0]
-        priors = evaluate_positions(self.ev, positions)[0]
+            return self._priors(positions, [playout_mask(p) for p in positions])
+        priors = self._priors(positions)
         for pr, pos in zip(priors, positions):
             pr *= pos.sensible_moves()
             if cleanup and not settled(pos):

@@ -225,3 +225,66 @@ def test_search_with_one_net_equals_the_net_split_in_two(tiny_ckpt):
     assert np.allclose(a.W, b.W, atol=1e-4)
     with pytest.raises(ValueError, match="both heads"):
         split_heads(pol)
+
+
+def test_symmetry_ensemble_is_the_mean_of_the_views_and_equivariant(tiny_ckpt):
+    from alphago import symmetry
+    from alphago.board import Position
+    from alphago.evaluator import evaluate_ensemble, evaluate_positions
+    from alphago.player import PolicyPlayer
+
+    ev = TorchEvaluator.from_checkpoint(str(tiny_ckpt[0]), "cpu", bf16=False)
+    moves = (20, 60, 30, 41, 12)
+    pos = Position(9, 7.5)
+    for p in moves:
+        pos.play(p)
+    everything = [np.ones(82, np.float32)]
+    pe, ve = evaluate_ensemble(ev, [pos], everything)
+    views = [evaluate_positions(ev, [pos], [s], everything) for s in range(8)]
+    assert np.allclose(pe[0], np.mean([p[0] for p, _ in views], 0), atol=1e-6)
+    assert np.isclose(ve[0], np.mean([v[0] for _, v in views]), atol=1e-6)
+    assert not np.allclose(views[0][0][0], views[5][0][0], atol=1e-3)  # the views differ
+    for t in range(1, 8):  # the ensemble of a turned board is the turned ensemble
+        turned = Position(9, 7.5)
+        for p in moves:
+            turned.play(int(symmetry.point_map(9)[t, p]))
+        pt, vt = evaluate_ensemble(ev, [turned])
+        assert np.allclose(pt[0], symmetry.apply_policy(evaluate_ensemble(ev, [pos])[0][0], t, 9),
+                           atol=1e-5)
+        assert np.isclose(vt[0], ve[0], atol=1e-5)
+    player = PolicyPlayer(ev, symmetries=8)
+    assert np.allclose(player.policy(pos), evaluate_ensemble(ev, [pos])[0][0])
+    with pytest.raises(ValueError, match="1 or 8"):
+        PolicyPlayer(ev, symmetries=4)
+
+
+def test_root_symmetries_give_the_root_the_ensemble_priors(tiny_ckpt):
+    from alphago.board import Position
+    from alphago.config import SearchConfig
+    from alphago.evaluator import evaluate_ensemble
+    from alphago.kernels import tree as kt
+    from alphago.mcts import MCTS
+
+    ev = TorchEvaluator.from_checkpoint(str(tiny_ckpt[0]), "cpu", bf16=False)
+    pos = Position(9, 7.5)
+    for p in (20, 60, 30):
+        pos.play(p)
+    searches = {}
+    for k in (1, 8):
+        cfg = SearchConfig(visits=64, batch_size=8, rollouts=False, mix_lambda=0.0, seed=3,
+                           max_nodes=2000, root_symmetries=k)
+        searches[k] = MCTS(ev, cfg, 9)
+        searches[k].set_root(pos)
+    assert np.allclose(searches[8].P[0], evaluate_ensemble(ev, [pos])[0][0])
+    assert not np.allclose(searches[1].P[0], searches[8].P[0], atol=1e-4)
+    t = searches[8]
+    t.run(pos, visits=64)
+    child = int(np.argmax(t.N[0]))
+    nxt = pos.copy()
+    nxt.play(child)
+    t.set_root(nxt)  # the reused node's priors (one view) become the ensemble's
+    root = t.info[kt.I_ROOT]
+    assert root != 0  # reused, not rebuilt
+    assert np.allclose(t.P[root], evaluate_ensemble(ev, [nxt])[0][0])
+    with pytest.raises(ValueError, match="root_symmetries"):
+        SearchConfig(root_symmetries=2)

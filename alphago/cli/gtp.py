@@ -29,7 +29,7 @@ from alphago.coords import MAX_SIZE, MIN_SIZE
 
 # the engine's own options and their defaults; the search options come from SearchConfig
 ENGINE_DEFAULTS = {"model": None, "value_model": None, "uniform": False, "policy_only": False,
-                   "policy_temperature": 0.0, "playout_rules": False, "device": "auto", "ponder": False,
+                   "policy_temperature": 0.0, "policy_symmetries": 1, "playout_rules": False, "device": "auto", "ponder": False,
                    "komi": 7.5, "size": 19, "rollout_policy": None, "log_level": "WARNING"}
 ALIASES = {"nn_cache": "nn_cache_size"}  # older option names, still accepted
 DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="play the policy network's top move, no search (deterministic)")
     ap.add_argument("--policy-temperature", type=float, default=None,
                     help="with --policy-only: sample moves at this temperature (0 = best)")
+    ap.add_argument("--policy-symmetries", type=int, choices=(1, 8), default=None,
+                    help="with --policy-only: 8 averages the policy over the board's 8 "
+                         "symmetries (the paper's ensemble, 8 positions a move), 1 (default) "
+                         "one view")
     ap.add_argument("--playout-rules", action="store_true", default=None,
                     help="play as self-play does: pass only when nothing sensible is left "
                          "(with --policy-only also a random symmetry a move), as the RL "
@@ -154,6 +158,8 @@ def _check(ap, o) -> None:
         ap.error(f"--size must be within {MIN_SIZE}..{MAX_SIZE}")
     if o["policy_temperature"] < 0:
         ap.error("--policy-temperature must be >= 0")
+    if o["policy_symmetries"] not in (1, 8):
+        ap.error(f"--policy-symmetries must be 1 or 8, not {o['policy_symmetries']!r}")
     rp = o["rollout_policy"]
     if rp is None:
         o["rollout_policy"] = str(shipped.ROLLOUT) if shipped.ROLLOUT.is_file() else "default"
@@ -202,12 +208,13 @@ def build_player(o: dict):
     if o["uniform"]:
         ev = UniformEvaluator()
     elif o["policy_only"]:
-        ev = make_evaluator(o["model"], o["device"], net_threads, 1)
+        ev = make_evaluator(o["model"], o["device"], net_threads, o["policy_symmetries"])
     else:
         ev = search_evaluator(o["model"], o["value_model"], o["device"], net_threads,
                               cfg.batch_size)
     if o["policy_only"]:
-        return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]))
+        return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]),
+                            o["policy_symmetries"])
     rp = o["rollout_policy"]
     weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
     return MCTSPlayer(ev, cfg, rollout_weights=weights, playout_rules=bool(o["playout_rules"]))
