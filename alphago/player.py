@@ -80,7 +80,10 @@ class PolicyPlayer:
         self.playout_rules = playout_rules
 
     def policy(self, pos: Position) -> np.ndarray:
-        return self._priors([pos])[0]
+        """The priors shown in analysis: the board as it is (or the ensemble)."""
+        if self.symmetries > 1:
+            return evaluate_ensemble(self.ev, [pos])[0][0]
+        return evaluate_positions(self.ev, [pos])[0][0]
 
     def _priors(self, positions: list[Position], masks=None) -> np.ndarray:
         if self.symmetries > 1:

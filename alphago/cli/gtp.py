@@ -29,7 +29,8 @@ from alphago.coords import MAX_SIZE, MIN_SIZE
 
 # the engine's own options and their defaults; the search options come from SearchConfig
 ENGINE_DEFAULTS = {"model": None, "value_model": None, "uniform": False, "policy_only": False,
-                   "policy_temperature": 0.0, "policy_symmetries": 1, "playout_rules": False, "device": "auto", "ponder": False,
+                   "policy_temperature": 0.0, "policy_symmetries": 1, "playout_rules": False,
+                   "device": "auto", "ponder": False,
                    "komi": 7.5, "size": 19, "rollout_policy": None, "log_level": "WARNING"}
 ALIASES = {"nn_cache": "nn_cache_size"}  # older option names, still accepted
 DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
