@@ -61,7 +61,7 @@ class LoopConfig:
     train_steps: int = 500
     batch_size: int = 128
     lr: float | None = None  # None: REINFORCE_LR, or EXPERT_LR with visits > 0
-    window: int = 4  # train on the games of the last `window` generations
+    window: int | None = None  # generations of games trained on (None: train_window)
     gate_games: int = 40
     gate_threshold: float = 0.55  # fixed-games rule: candidate's win rate to be promoted
     gate_sprt: tuple[float, float, float, float] | None = (0.0, 50.0, 0.05, 0.05)
@@ -76,6 +76,7 @@ class LoopConfig:
     seed: int = 0
 
 
+REVERT_BELOW = 0.5  # REINFORCE: a candidate whose gate interval ends under this is dropped
 REINFORCE_LR = 1e-4  # plain SGD (no momentum); 1e-3 with momentum drifted off on 19x19
 EXPERT_LR = 0.01  # SGD with momentum 0.9; 1e-4 left a fresh 9x9 net where it started
 
@@ -83,6 +84,14 @@ EXPERT_LR = 0.01  # SGD with momentum 0.9; 1e-4 left a fresh 9x9 net where it st
 def gate_opening_moves(size: int) -> int:
     """Moves of a self-play game a gate pair starts from: 6 on 9x9, 8 from 13x13 up."""
     return max(2, min(8, size * size // 12))
+
+
+def train_window(cfg: LoopConfig) -> int:
+    """Generations of games trained on: REINFORCE is on-policy, so by default it learns
+    from the games its learner has just played; expert iteration from the last 4."""
+    if cfg.window is not None:
+        return cfg.window
+    return 1 if cfg.visits == 0 else 4
 
 
 def train_lr(cfg: LoopConfig) -> float:
@@ -218,7 +227,16 @@ class Loop:
         copy_atomic(first, self.dir / "best.pt")
         rel = str(first.relative_to(self.dir))
         return {"generation": 1, "phase": "selfplay", "best": rel, "best_generation": 0,
-                "pool": [rel], "ratings": {"0": 0.0}, "history": []}
+                "learner": rel, "pool": [rel], "ratings": {"0": 0.0}, "history": []}
+
+    def learner(self, state: dict) -> str:
+        """The model self-play plays and training continues from. Expert iteration: the
+        best (AlphaGo Zero's gated loop). REINFORCE: the latest trained policy, promoted or
+        not, as AlphaGo's RL stage updated one policy for 10,000 minibatches: one step is
+        too small for any gate to see, so steps must add up before the gate can promote."""
+        if self.cfg.visits > 0:
+            return state["best"]
+        return state.get("learner", state["best"])
 
     def load_state(self) -> dict:
         if self.state_path.exists():
@@ -272,7 +290,7 @@ class Loop:
             specs.append({"out": str(task_dir), "games": games, "size": cfg.board_size,
                           "komi": cfg.komi, "max_moves": cfg.max_moves,
                           "seed": int(rng.integers(1 << 31)) + k,
-                          "model": str(self.dir / state["best"]),
+                          "model": str(self.dir / self.learner(state)),
                           "opponent": str(self.dir / opponent), "visits": cfg.visits,
                           "device": cfg.device, "prefix": gen_name(g),
                           "first_id": g * 1_000_000 + k * cfg.games_per_task})
@@ -285,7 +303,7 @@ class Loop:
 
     def window_dirs(self, g: int) -> list[str]:
         dirs = []
-        for h in range(max(1, g - self.cfg.window + 1), g + 1):
+        for h in range(max(1, g - train_window(self.cfg) + 1), g + 1):
             base = self.dir / "games" / gen_name(h)
             dirs += [str(p.parent) for p in sorted(base.glob("task_*/done.json"))]
         return dirs
@@ -296,8 +314,8 @@ class Loop:
 
         cfg = self.cfg
         run = self.dir / "train" / gen_name(g)
-        best = self.dir / state["best"]
-        model, _ = checkpoint.load_model(best)
+        start = self.dir / self.learner(state)
+        model, _ = checkpoint.load_model(start)
         tcfg = TrainConfig(batch_size=cfg.batch_size, lr=train_lr(cfg), warmup_steps=0,
                            momentum=0.0 if cfg.visits == 0 else 0.9,
                            total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
@@ -313,7 +331,7 @@ class Loop:
                 last.unlink()
         device = "auto" if cfg.device.startswith("onnx") else cfg.device
         res = train.train(self.window_dirs(g), str(run), model.cfg, tcfg, device,
-                          resume=True, init_from=str(best), progress=False)
+                          resume=True, init_from=str(start), progress=False)
         if res.interrupted:  # SIGINT/SIGTERM: last.pt is saved; a rerun goes on from it
             raise KeyboardInterrupt
         copy_atomic(last, self.dir / "models" / f"{gen_name(g)}.pt")
@@ -376,14 +394,32 @@ class Loop:
                  "ci95": pair.get("ci95"), "elo_vs_best": elo, "sprt": decision,
                  "promoted": promoted, "opponent": state["best"]}
         state["history"].append(entry)
+        rel = str(cand.relative_to(self.dir))
         if promoted:
-            rel = str(cand.relative_to(self.dir))
             state["best"], state["best_generation"] = rel, g
             state["pool"].append(rel)
             copy_atomic(cand, self.dir / "best.pt")
+        if cfg.visits == 0:
+            entry["learner"] = self.next_learner(state, rel, promoted, pair.get("ci95"))
         log.info("generation %d gate: %d/%d (%.0f%%), %s", g, wins, games, 100 * rate,
                  "promoted" if promoted else "kept the best")
         return entry
+
+    def next_learner(self, state: dict, cand: str, promoted: bool, ci95) -> str:
+        """REINFORCE's guard against collapse: the candidate goes on learning (and joins
+        the opponent pool) unless its gate shows it clearly weaker than the best (the
+        Wilson interval's upper end under REVERT_BELOW); then learning restarts from the
+        best."""
+        collapsed = (not promoted and ci95 is not None and ci95[1] < REVERT_BELOW)
+        if collapsed:
+            log.warning("%s lost clearly to %s: learning goes on from the best", cand,
+                        state["best"])
+            state["learner"] = state["best"]
+        else:
+            state["learner"] = cand
+            if cand not in state["pool"]:
+                state["pool"].append(cand)
+        return state["learner"]
 
     def write_ratings(self, state: dict) -> None:
         rows = [{"generation": int(k), "elo": round(v, 1),
@@ -454,6 +490,7 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
                                   for x in (lo, hi)],
                      "rating": round(state["ratings"].get(str(g), 0.0), 1),
                      "promoted": h["promoted"], "opponent": h["opponent"],
+                     "learner": h.get("learner", state["best"] if h["promoted"] else None),
                      "seconds": seconds.get(str(g), {})})
     return {"generations": len(rows), "best": state["best"],
             "selfplay_games": sum(games.values()),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from alphago import checkpoint, dataset, sgf
-from alphago.rl import Loop, LoopConfig, _run_tasks, gate_opening_moves
+from alphago.rl import Loop, LoopConfig, _run_tasks, gate_opening_moves, train_window
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--board-size", "9", "--games-per-generation", "8", "--games-per-task", "4",
@@ -76,6 +76,9 @@ def test_tiny_loop_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     state = check_run(run, 1)
     assert len(state["history"]) == 1 and "promoted" in state["history"][0]
+    # REINFORCE goes on from the generation's model unless its gate says it collapsed
+    assert state["history"][0]["learner"] in (state["best"], "models/gen_0001.pt")
+    assert state["learner"] == state["history"][0]["learner"]
     # the best model plays through the GTP server
     gtp = subprocess.run([sys.executable, str(ROOT / "gtp_server.py"), "--model",
                           str(run / "best.pt"), "--size", "9", "--visits", "8"],
@@ -85,6 +88,29 @@ def test_tiny_loop_end_to_end(tmp_path):
     res = run_loop(run, "--generations", "2")
     assert res.returncode == 0, res.stderr[-2000:]
     check_run(run, 2)
+
+
+def test_reinforce_learner_goes_on_unless_clearly_weaker(tmp_path):
+    tiny = dict(board_size=9, init_filters=8, init_depth=1, device="cpu")
+    loop = Loop(tmp_path, LoopConfig(**tiny))
+    state = loop.load_state()
+    first = state["best"]
+    assert loop.learner(state) == first and state["pool"] == [first]
+    # not promoted, not clearly weaker: it goes on learning and joins the opponents
+    cand = "models/gen_0001.pt"
+    assert loop.next_learner(state, cand, False, (0.40, 0.60)) == cand
+    assert loop.learner(state) == cand and state["pool"] == [first, cand]
+    assert state["best"] == first
+    # clearly weaker than the best: learning restarts from the best, the pool stays
+    assert loop.next_learner(state, "models/gen_0002.pt", False, (0.20, 0.45)) == first
+    assert loop.learner(state) == first and state["pool"] == [first, cand]
+    # expert iteration always learns from the best (gated, as AlphaGo Zero)
+    state["learner"] = cand
+    assert Loop(tmp_path, LoopConfig(visits=8, **tiny)).learner(state) == first
+    # REINFORCE is on-policy: its own generation's games; expert iteration: the last 4
+    assert train_window(LoopConfig()) == 1
+    assert train_window(LoopConfig(visits=8)) == 4
+    assert train_window(LoopConfig(window=3)) == 3
 
 
 def test_loop_resumes_after_sigkill_mid_generation(tmp_path):

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float, help="learning rate (REINFORCE: 1e-4, plain SGD; "
                                              "expert iteration: 0.01, momentum 0.9)")
-    ap.add_argument("--window", type=int, help="generations of games trained on (4)")
+    ap.add_argument("--window", type=int,
+                    help="generations of games trained on (default: 1 with REINFORCE, "
+                    "which is on-policy; 4 with expert iteration)")
     ap.add_argument("--gate-games", type=int)
     ap.add_argument("--gate-threshold", type=float, help="win rate to promote (0.55)")
     ap.add_argument("--gate-sprt", help="ELO0,ELO1,ALPHA,BETA (default 0,50,0.05,0.05); "
@@ -95,7 +97,7 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
               (cfg.lr is None or cfg.lr > 0, "--lr must be positive"),
               (cfg.gate_games >= 1, "--gate-games must be >= 1"),
               (cfg.workers >= 1, "--workers must be >= 1"),
-              (cfg.window >= 1, "--window must be >= 1")]
+              (cfg.window is None or cfg.window >= 1, "--window must be >= 1")]
     for ok, msg in checks:
         if not ok:
             ap.error(msg)
