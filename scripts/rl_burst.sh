@@ -16,7 +16,8 @@
 #      net, data/dual.pt, policy-only games against the pool; expert: expert iteration on
 #      BOARD from a fresh net, search self-play with VISITS), BOARD (19 for reinforce, 9 for
 #      expert), VISITS (64), GAMES (games a generation: 1024 reinforce, 256 expert),
-#      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (200), BATCH (256), LR (the loop's
+#      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (300 reinforce, 200 expert), BATCH
+#      (256), LR (3e-3 reinforce, the recipe measured in docs/RESULTS.md; expert: the loop's
 #      default), GATE_GAMES (100 reinforce, 60 expert), WORKERS (nproc - 2), DEVICE (cuda;
 #      cpu to rehearse), WORK (runs/rl_burst), WHEELS (.whl), SEED (0), INIT (another starting
 #      net: e.g. data/policy_sl.pt, AlphaGo's SL policy; a net with a value head gives
@@ -38,7 +39,7 @@ WHEELS=${WHEELS:-.whl}
 SEED=${SEED:-0}
 case "$MODE" in
     reinforce) BOARD=${BOARD:-19}; GAMES=${GAMES:-1024}; GATE_GAMES=${GATE_GAMES:-100}
-               MODE_ARGS=(--visits 0) ;;
+               LR=${LR:-3e-3}; TRAIN_STEPS=${TRAIN_STEPS:-300}; MODE_ARGS=(--visits 0) ;;
     expert) BOARD=${BOARD:-9}; GAMES=${GAMES:-256}; GATE_GAMES=${GATE_GAMES:-60}
             MODE_ARGS=(--visits "${VISITS:-64}" --init-filters 32 --init-depth 4) ;;
     *) echo "MODE must be reinforce or expert, not $MODE" >&2; exit 2 ;;
