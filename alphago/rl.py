@@ -490,7 +490,7 @@ def run_summary(run_dir: str | os.PathLike) -> dict:
                                   for x in (lo, hi)],
                      "rating": round(state["ratings"].get(str(g), 0.0), 1),
                      "promoted": h["promoted"], "opponent": h["opponent"],
-                     "learner": h.get("learner", state["best"] if h["promoted"] else None),
+                     "learner": h.get("learner"),  # REINFORCE: the policy learning went on from
                      "seconds": seconds.get(str(g), {})})
     return {"generations": len(rows), "best": state["best"],
             "selfplay_games": sum(games.values()),
