@@ -76,6 +76,11 @@ class TrainConfig:
     # expert iteration: the policy learns the shards' search visit distributions (where they
     # hold them) instead of the move played
     visit_targets: bool = False
+    # a second policy the trained one is held near: kl_weight * KL(anchor || policy) on every
+    # batch's positions joins the loss (0 = off); for REINFORCE, the net the run started from,
+    # so that the outcomes reshape the policy without losing its first choices
+    kl_weight: float = 0.0
+    kl_anchor: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

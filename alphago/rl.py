@@ -72,6 +72,9 @@ class LoopConfig:
     init_filters: int = 32
     init_depth: int = 3
     max_moves: int | None = None
+    # weight of KL(generation 0 || learner) in training: holds the learner near the net the
+    # run started from (0 = off)
+    kl_weight: float = 0.0
     device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
 
@@ -321,7 +324,8 @@ class Loop:
                            total_steps=cfg.train_steps, eval_every=max(1, cfg.train_steps),
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
                            seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0,
-                           visit_targets=cfg.visits > 0)
+                           visit_targets=cfg.visits > 0, kl_weight=cfg.kl_weight,
+                           kl_anchor=str(self.dir / "models" / f"{gen_name(0)}.pt"))
         last = run / "last.pt"
         if last.exists():
             try:

@@ -128,9 +128,10 @@ class _BatchStream(torch.utils.data.IterableDataset):
 
 
 def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: float,
-            reinforce: bool = False, targets=None):
+            reinforce: bool = False, targets=None, anchor=None, kl_weight: float = 0.0):
     """The loss and its parts; ``targets`` [B, A]: policy target distributions (expert
-    iteration), rows of zeros for value-only rows."""
+    iteration), rows of zeros for value-only rows; ``anchor`` [B, A]: logits of the policy
+    the trained one is held near by ``kl_weight`` * KL(anchor || policy) on rows with a move."""
     logits, value = model(planes)
     loss = torch.zeros((), device=planes.device)
     out = {}
@@ -149,6 +150,10 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
         loss = loss + ce
         out["policy_loss"] = ce.detach()
         has_move = moves != NO_MOVE
+        if anchor is not None and kl_weight > 0 and bool(has_move.any()):
+            kl = _kl(anchor[has_move], logits[has_move])
+            loss = loss + kl_weight * kl
+            out["kl"] = kl.detach()
         out["top1"] = (logits.argmax(1) == moves)[has_move].float().mean().detach()
     if value is not None:
         known = (outcomes != 0).float()  # 0: a game without a known result
@@ -156,6 +161,34 @@ def _losses(model, planes, moves, outcomes, cfg: ModelConfig, value_weight: floa
         loss = loss + value_weight * mse
         out["value_mse"] = mse.detach()
     return loss, out
+
+
+def _kl(ref_logits, logits):
+    """Mean KL(ref || policy) over rows, both given as logits."""
+    ref = F.log_softmax(ref_logits.float(), 1)
+    return (ref.exp() * (ref - F.log_softmax(logits.float(), 1))).sum(1).mean()
+
+
+def _anchor(cfg: TrainConfig, model_cfg: ModelConfig, dev: torch.device):
+    """The frozen policy of ``cfg.kl_anchor`` when ``cfg.kl_weight`` > 0, else None."""
+    if cfg.kl_weight <= 0:
+        return None
+    if not cfg.kl_anchor:
+        raise ValueError("kl_weight > 0 needs kl_anchor: the net the policy is held near")
+    try:
+        net, _ = checkpoint.load_model(cfg.kl_anchor)
+    except checkpoint.CheckpointError as exc:
+        raise ValueError(f"kl_anchor: {exc}") from exc
+    if net.cfg.heads == "value":
+        raise ValueError(f"{cfg.kl_anchor}: a value net has no policy to be held near")
+    same = ("board_size", "feature_set")
+    if any(getattr(net.cfg, f) != getattr(model_cfg, f) for f in same):
+        raise ValueError(f"{cfg.kl_anchor}: its board size or input features differ from "
+                         "the trained net's")
+    net.to(dev).to(memory_format=torch.channels_last).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
 
 
 class _StopFlag:
@@ -294,16 +327,20 @@ def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig,
 
 
 def _step(ddp, opt, ema, model, batch, dev, cfg: TrainConfig, model_cfg: ModelConfig,
-          autocast: bool, lr: float) -> dict:
+          autocast: bool, lr: float, anchor=None) -> dict:
     """One optimizer step on one batch; returns the loss parts."""
     planes, moves, outcomes, *dist = batch
     for g in opt.param_groups:
         g["lr"] = lr
     x = planes.to(dev, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
+        ref = None
+        if anchor is not None:
+            with torch.no_grad():
+                ref = anchor(x)[0]
         loss, parts = _losses(ddp, x, moves.to(dev), outcomes.to(dev), model_cfg,
                               cfg.value_weight, cfg.reinforce,
-                              dist[0].to(dev) if dist else None)
+                              dist[0].to(dev) if dist else None, ref, cfg.kl_weight)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -339,6 +376,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
         forget_log_after(run / "log.csv", st.step)
     model, model_cfg = st.model, st.model_cfg
     opt, ema, ddp = _optimizer(st, dev, cfg, world)
+    anchor = _anchor(cfg, model_cfg, dev)
     train_set, val_set, value_train, value_val = _datasets(shard_dir, value_shards, cfg,
                                                            model_cfg, world)
     log.info("model %s, %d parameters", model_cfg, count_parameters(model))
@@ -355,7 +393,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
             if step >= end or flag.stop or out_of_time:
                 break
             parts = _step(ddp, opt, ema, model, batch, dev, cfg, model_cfg, autocast,
-                          learning_rate(cfg, step))
+                          learning_rate(cfg, step), anchor)
             step += 1
             seen += len(batch[1])
             bar.update(1)

@@ -84,10 +84,15 @@ def test_tiny_loop_end_to_end(tmp_path):
                           str(run / "best.pt"), "--size", "9", "--visits", "8"],
                          input="genmove b\nquit\n", capture_output=True, text=True, timeout=120)
     assert gtp.stdout.startswith("= ") and gtp.returncode == 0, gtp.stderr[-1000:]
-    # asking for more generations resumes the same run
-    res = run_loop(run, "--generations", "2")
+    # asking for more generations resumes the same run; a KL term holds the learner near
+    # generation 0
+    res = run_loop(run, "--generations", "2", "--kl-weight", "0.5")
     assert res.returncode == 0, res.stderr[-2000:]
     check_run(run, 2)
+    trained = [checkpoint.load_state(run / "train" / f"gen_000{g}" / "last.pt")
+               ["extra"]["train_config"] for g in (1, 2)]
+    assert trained[0]["kl_weight"] == 0.0 and trained[1]["kl_weight"] == 0.5
+    assert Path(trained[1]["kl_anchor"]) == run / "models" / "gen_0000.pt"
 
 
 def test_reinforce_learner_goes_on_unless_clearly_weaker(tmp_path):
@@ -162,6 +167,8 @@ def test_bad_loop_options_are_clear_errors(tmp_path):
     assert res.returncode == 2 and "--generations must be >= 1" in res.stderr
     res = run_loop(tmp_path / "y", "--gate-sprt", "1,2")
     assert res.returncode == 2 and "four numbers" in res.stderr
+    res = run_loop(tmp_path / "z", "--kl-weight", "-1")
+    assert res.returncode == 2 and "--kl-weight must be >= 0" in res.stderr
 
 
 def test_ray_local_two_workers(tmp_path):

@@ -426,3 +426,54 @@ def test_grown_net_computes_what_the_small_one_did():
     assert all(not b.b2.weight.detach().any() for b in list(big.trunk)[3:])
     with pytest.raises(ValueError, match="shrink"):
         grow(small, 8, 2)
+
+
+def test_kl_anchor_holds_the_policy_near_its_start(shards, tmp_path):
+    """kl_weight * KL(anchor || policy) joins the loss: zero when the policy is the anchor,
+    the exact divergence otherwise, and a run with it ends nearer its start."""
+    import torch.nn.functional as F
+
+    from alphago.train import _losses
+
+    out, _ = shards
+    torch.manual_seed(3)
+    mcfg = ModelConfig(filters=8, depth=1)
+    start = build_model(mcfg).eval()
+    checkpoint.save(tmp_path / "start.pt", start, None, 0, {})
+    val = dataset.PositionShards(out, "val", "basic", augment=False)
+    x = torch.from_numpy(val.batch(np.arange(min(64, len(val))))[0]).float()
+    moves = torch.zeros(len(x), dtype=torch.long)
+    z = torch.ones(len(x))
+    ref = start(x)[0].detach()
+    plain, _ = _losses(start, x, moves, z, mcfg, 1.0)
+    same, parts = _losses(start, x, moves, z, mcfg, 1.0, anchor=ref, kl_weight=2.0)
+    assert parts["kl"].item() == pytest.approx(0.0, abs=1e-5)
+    assert same.item() == pytest.approx(plain.item(), rel=1e-5)
+    other = torch.randn_like(ref)
+    _, parts = _losses(start, x, moves, z, mcfg, 1.0, anchor=other, kl_weight=2.0)
+    p = F.softmax(other, 1)
+    expect = (p * (F.log_softmax(other, 1) - F.log_softmax(ref, 1))).sum(1).mean()
+    assert parts["kl"].item() == pytest.approx(expect.item(), rel=1e-4)
+
+    def kl_after(weight):
+        tcfg = TrainConfig(batch_size=32, lr=0.3, momentum=0.0, warmup_steps=0,
+                           total_steps=40, eval_every=40, eval_positions=64, workers=0,
+                           seed=1, kl_weight=weight, kl_anchor=str(tmp_path / "start.pt"))
+        run = tmp_path / f"kl{weight}"
+        train(str(out), str(run), mcfg, tcfg, "cpu", init_from=str(tmp_path / "start.pt"),
+              progress=False)
+        trained, _ = checkpoint.load_model(run / "last.pt")
+        with torch.no_grad():
+            _, parts = _losses(trained, x, moves, z, mcfg, 1.0, anchor=ref, kl_weight=1.0)
+        return parts["kl"].item()
+
+    free, held = kl_after(0.0), kl_after(5.0)
+    assert held < 0.5 * free
+    bad = TrainConfig(total_steps=1, workers=0, kl_weight=1.0)
+    with pytest.raises(ValueError, match="kl_anchor"):
+        train(str(out), str(tmp_path / "bad"), mcfg, bad, "cpu", progress=False)
+    small = build_model(ModelConfig(board_size=9, filters=8, depth=1))
+    checkpoint.save(tmp_path / "nine.pt", small, None, 0, {})
+    bad = TrainConfig(total_steps=1, workers=0, kl_weight=1.0, kl_anchor=str(tmp_path / "nine.pt"))
+    with pytest.raises(ValueError, match="board size"):
+        train(str(out), str(tmp_path / "bad2"), mcfg, bad, "cpu", progress=False)
