@@ -325,7 +325,8 @@ class Loop:
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
                            seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0,
                            visit_targets=cfg.visits > 0, kl_weight=cfg.kl_weight,
-                           kl_anchor=str(self.dir / "models" / f"{gen_name(0)}.pt"))
+                           kl_anchor=(str(self.dir / "models" / f"{gen_name(0)}.pt")
+                                      if cfg.kl_weight > 0 else ""))
         last = run / "last.pt"
         if last.exists():
             try:

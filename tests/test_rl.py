@@ -92,6 +92,7 @@ def test_tiny_loop_end_to_end(tmp_path):
     trained = [checkpoint.load_state(run / "train" / f"gen_000{g}" / "last.pt")
                ["extra"]["train_config"] for g in (1, 2)]
     assert trained[0]["kl_weight"] == 0.0 and trained[1]["kl_weight"] == 0.5
+    assert trained[0]["kl_anchor"] == ""
     assert Path(trained[1]["kl_anchor"]) == run / "models" / "gen_0000.pt"
 
 
