@@ -287,12 +287,16 @@ class Position:
                          for r in range(n))
 
 
+def max_fixed_handicap(n: int) -> int:
+    """The most stones GTP's fixed handicap places on an n x n board (0: none there)."""
+    if n < 7:
+        return 0
+    return 4 if n % 2 == 0 or n == 7 else 9
+
+
 def fixed_handicap_points(n: int, count: int) -> list[int]:
     """GTP's fixed handicap layout (4th line from 13x13, 3rd below; centre on odd boards)."""
-    if n < 7 or count < 2:
-        raise ValueError("invalid number of stones")
-    limit = 4 if n % 2 == 0 or n == 7 else 9
-    if count > limit:
+    if not 2 <= count <= max_fixed_handicap(n):
         raise ValueError("invalid number of stones")
     e = 3 if n >= 13 else 2
     lo, hi, mid = e, n - 1 - e, n // 2

@@ -42,15 +42,26 @@ class MatchConfig:
     parallel: int = 1
     sprt: tuple[float, float, float, float] | None = None
     seed: int = 0
-    # each pair of games (colours swapped) starts from the next of these move sequences
+    # each pair of games (colours swapped) starts from the next of these move sequences;
+    # with fixed colours each game starts from the next one
     openings: tuple[tuple[tuple[int, int], ...], ...] = ()
+    # False: the engine named first in each pairing plays black in every game (a handicap
+    # match: it takes the stones), as gogui-twogtp plays without -alternate
+    alternate: bool = True
+
+
+def openings_needed(games: int, alternate: bool = True) -> int:
+    """How many distinct openings ``games`` games of one pairing start from."""
+    return (games + 1) // 2 if alternate else games
 
 
 def opening_for(cfg: MatchConfig, gid: int) -> tuple[tuple[int, int], ...]:
-    """The opening of game ``gid``: games 2k and 2k+1 of every pairing share one."""
+    """The opening of game ``gid``: games 2k and 2k+1 of every pairing share one (colours
+    swapped); with fixed colours every game of a pairing has its own."""
     if not cfg.openings:
         return ()
-    return cfg.openings[(gid % cfg.games) // 2 % len(cfg.openings)]
+    k = gid % cfg.games
+    return cfg.openings[(k // 2 if cfg.alternate else k) % len(cfg.openings)]
 
 
 def load_openings(sources, moves: int, size: int = 19, limit: int = 1000, seed: int = 0
@@ -77,13 +88,14 @@ def load_openings(sources, moves: int, size: int = 19, limit: int = 1000, seed: 
 
 
 def schedule(cfg: MatchConfig) -> list[tuple[int, str, str]]:
-    """(game id, black, white): every pair plays ``games`` games, colours alternating."""
+    """(game id, black, white): every pair plays ``games`` games, colours alternating (or,
+    with ``alternate`` off, the engine named first always black)."""
     names = [n for n, _ in cfg.engines]
     out = []
     gid = 0
     for a, b in itertools.combinations(names, 2):
         for g in range(cfg.games):
-            out.append((gid, a, b) if g % 2 == 0 else (gid, b, a))
+            out.append((gid, a, b) if g % 2 == 0 or not cfg.alternate else (gid, b, a))
             gid += 1
     return out
 

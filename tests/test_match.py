@@ -89,6 +89,48 @@ def test_schedule_alternates_colours():
     assert len(s) == 6 and s[0][1:] == ("a", "b") and s[1][1:] == ("b", "a")
 
 
+def test_fixed_colours_keep_the_first_engine_black():
+    cfg = match.MatchConfig(engines=(("a", "x"), ("b", "y"), ("c", "z")), games=3,
+                            alternate=False, openings=(((1, 0),), ((1, 1),), ((1, 2),)))
+    s = match.schedule(cfg)
+    assert [g[1:] for g in s] == [("a", "b")] * 3 + [("a", "c")] * 3 + [("b", "c")] * 3
+    # every game of a pairing has its own opening when colours do not swap
+    assert [match.opening_for(cfg, g) for g in range(3)] == list(cfg.openings)
+    assert match.openings_needed(5, alternate=False) == 5 and match.openings_needed(5) == 3
+
+
+def test_handicap_match_with_fixed_colours(tmp_path):
+    from alphago import sgf as sgf_mod
+    from alphago.cli import match as match_cli
+
+    rc = match_cli.main(["--engine", f"giver={US}", "--engine", f"taker={US}", "--games", "2",
+                         "--size", "9", "--handicap", "2", "--komi", "0.5", "--colours", "fixed",
+                         "--max-moves", "10", "--out", str(tmp_path / "out"), "--quiet"])
+    assert rc == 0
+    recs = [json.loads(x) for x in (tmp_path / "out/games.jsonl").read_text().splitlines()]
+    assert len(recs) == 2 and all(r["black"] == "giver" for r in recs)
+    game = sgf_mod.parse_sgf("g", (tmp_path / "out" / recs[0]["sgf"]).read_bytes())
+    assert len(game.setup_black) == 2 and game.komi == 0.5
+    assert game.moves[0][0] == 2  # white moves first after the stones
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--handicap", "1"], "2 to 9 stones"),
+    (["--handicap", "10"], "2 to 9 stones"),
+    (["--handicap", "2", "--size", "6"], "does not exist"),
+    (["--handicap", "3", "--openings", "."], "without --handicap"),
+    (["--colours", "sometimes"], "invalid choice"),
+])
+def test_match_options_are_checked(tmp_path, capsys, argv, message):
+    from alphago.cli import match as match_cli
+
+    with pytest.raises(SystemExit) as exc:
+        match_cli.main(["--engine", f"a={US}", "--engine", f"b={US}", "--games", "2",
+                        "--size", "9", "--out", str(tmp_path / "out")] + argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 BROKEN = {
     # answers '=' with nothing to every command: its genmove is not a move
     "nonsense": "import sys\nfor line in sys.stdin: print('= \\n', flush=True)",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 
 from alphago import match
+from alphago.board import max_fixed_handicap
 from alphago.coords import MAX_SIZE, MIN_SIZE
 
 
@@ -44,7 +45,12 @@ def main(argv=None) -> int:
     ap.add_argument("--games", type=int, default=10, help="games per pair of engines")
     ap.add_argument("--size", type=int, default=19)
     ap.add_argument("--komi", type=float, default=7.5)
-    ap.add_argument("--handicap", type=int, default=0)
+    ap.add_argument("--handicap", type=int, default=0,
+                    help="fixed handicap stones for black (0, or 2 and up; with --komi, "
+                         "e.g. 0.5, and usually --colours fixed)")
+    ap.add_argument("--colours", choices=["alternate", "fixed"], default="alternate",
+                    help="alternate (default): colours swap every game; fixed: the engine "
+                         "named first plays black in every game of its pairing")
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--time-settings", type=_floats(3), help="MAIN,BYO_TIME,BYO_STONES")
     ap.add_argument("--byoyomi", type=_floats(3),
@@ -74,6 +80,13 @@ def main(argv=None) -> int:
         ap.error("--scorer referee needs --referee COMMAND")
     if args.games < 1 or args.parallel < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
+    if args.handicap:
+        most = max_fixed_handicap(args.size)
+        if not 2 <= args.handicap <= most:
+            ap.error(f"--handicap {args.handicap}: a fixed handicap on {args.size}x{args.size} "
+                     + (f"is 2 to {most} stones (or 0)" if most else "does not exist"))
+        if args.openings:
+            ap.error("--openings are even games: give them without --handicap")
     periods = 0
     if args.byoyomi:
         if args.time_settings:
@@ -93,13 +106,14 @@ def main(argv=None) -> int:
         if missing:
             ap.error(f"no such openings source: {', '.join(missing)}")
         try:
+            need = match.openings_needed(args.games, args.colours == "alternate")
             openings = match.load_openings(args.openings, args.opening_moves, args.size,
-                                           limit=(args.games + 1) // 2, seed=args.seed)
+                                           limit=need, seed=args.seed)
         except ValueError as exc:
             ap.error(str(exc))
     cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
                             parallel=args.parallel, sprt=args.sprt, seed=args.seed,
-                            openings=openings)
+                            openings=openings, alternate=args.colours == "alternate")
     try:
         summary = match.run_match(cfg, args.out, progress=not args.quiet)
     except match.MatchSetupError as exc:
