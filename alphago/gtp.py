@@ -22,7 +22,7 @@ import numpy as np
 
 from alphago import coords
 from alphago.board import (BLACK, MAX_SIZE, MIN_SIZE, WHITE, IllegalMove, Position,
-                           fixed_handicap_points)
+                           fixed_handicap_points, max_fixed_handicap)
 from alphago.gtp_analysis import AnalysisCommands
 from alphago.gtp_args import (GtpError, color_name, need_args, parse_color, parse_float,
                               parse_int)
@@ -199,13 +199,8 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         count = self._handicap_count(args)
         if count < 2 or count >= self.size * self.size:
             raise GtpError("invalid number of stones")
-        points: list[int] = []
-        for k in range(min(count, 9), 1, -1):  # the largest fixed layout that fits
-            try:
-                points = fixed_handicap_points(self.size, k)
-                break
-            except ValueError:
-                continue
+        k = min(count, max_fixed_handicap(self.size))  # the largest fixed layout that fits
+        points = fixed_handicap_points(self.size, k) if k >= 2 else []
         if len(points) < count:  # more than the fixed layout: the policy's favourite points
             pri = self.player.policy(self.pos)[:-1].copy()
             pri[points] = -1
