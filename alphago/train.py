@@ -9,6 +9,7 @@ continues from ``run_dir/last.pt`` with the same data order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -420,7 +421,20 @@ def _loader(train_set, value_train, cfg: TrainConfig, rank: int, world: int, ste
                           cfg.data_offset + step, value_train, cfg.value_batch,
                           cfg.visit_targets)
     return torch.utils.data.DataLoader(stream, batch_size=None, num_workers=cfg.workers,
-                                       pin_memory=dev.type == "cuda", persistent_workers=False)
+                                       pin_memory=dev.type == "cuda", persistent_workers=False,
+                                       worker_init_fn=functools.partial(_loader_worker_init,
+                                                                        os.getpid()))
+
+
+def _loader_worker_init(parent_pid: int, worker_id: int) -> None:
+    """A loader worker leaves stopping to the training process: SIGINT and SIGTERM sent to
+    the whole group (Ctrl-C, ``pkill -f``, a session's end) reach only the training loop,
+    which checkpoints and then shuts its workers down; and a worker never outlives it."""
+    from alphago.procs import die_with_parent
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    die_with_parent(parent_pid)
 
 
 def _save(last: Path, model, opt, ema, step: int, cfg: TrainConfig, active_s: float,

@@ -13,6 +13,7 @@ import pytest
 
 from alphago import checkpoint, dataset, sgf
 from alphago.rl import Loop, LoopConfig, _run_tasks, gate_opening_moves, train_window
+from conftest import children_of, process_alive
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--board-size", "9", "--games-per-generation", "8", "--games-per-task", "4",
@@ -128,39 +129,18 @@ def test_loop_resumes_after_sigkill_mid_generation(tmp_path):
         if list((run / "games" / "gen_0002").glob("task_*")):
             break
         time.sleep(0.05)
-    workers = _children(proc.pid)
+    workers = children_of(proc.pid)
     assert workers, "the loop had no worker processes at the kill"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # its pool's workers (and the pool's resource tracker) end with it
     deadline = time.time() + 20
-    while time.time() < deadline and [p for p in workers if _alive(p)]:
+    while time.time() < deadline and [p for p in workers if process_alive(p)]:
         time.sleep(0.1)
-    assert not [p for p in workers if _alive(p)], "orphaned workers survived the loop"
+    assert not [p for p in workers if process_alive(p)], "orphaned workers survived the loop"
     res = run_loop(run, "--generations", "2", "--workers", "2")
     assert res.returncode == 0, res.stderr[-2000:]
     check_run(run, 2)
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_bad_loop_options_are_clear_errors(tmp_path):

@@ -325,6 +325,52 @@ def test_value_only_rows_from_a_second_shard_set(shards, tmp_path):
     assert len(rows) == 2 and float(rows[-1]["val_sp_value_mse"]) > 0
 
 
+def test_campaign_stopped_with_its_loader_workers_still_checkpoints(shards, tmp_path):
+    """SIGTERM to the whole process group (``pkill -f``, a session's end) reaches the loader
+    worker too: the campaign still checkpoints, copies its state and leaves no worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from conftest import children_of, process_alive
+
+    out, _ = shards
+    root = Path(__file__).resolve().parents[1]
+    run, state = tmp_path / "run", tmp_path / "state.pt"
+    cmd = [sys.executable, str(root / "scripts" / "campaign.py"), "--run-dir", str(run),
+           "--state", str(state), "--shards", str(out), "--init-from", "none",
+           "--filters", "8", "--depth", "1", "--batch-size", "16", "--checkpoint-every", "5",
+           "--eval-every", "1000", "--eval-positions", "32", "--workers", "1",
+           "--nice", "0", "--bf16", "off", "--quiet", "--hours", "1", "--data-offset", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline, seen, workers = time.time() + 240, None, []
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            seen = checkpoint.load_state(run / "last.pt")["step"]
+        except (FileNotFoundError, checkpoint.CheckpointError):
+            seen = None
+        workers = children_of(proc.pid)
+        if seen and seen >= 10 and workers:
+            os.killpg(proc.pid, signal.SIGTERM)
+            break
+        time.sleep(0.2)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert seen and seen >= 10 and workers, err.decode()[-2000:]
+    assert proc.returncode == 0, err.decode()[-2000:]
+    saved = checkpoint.load_state(state)  # stopped by the signal: the state was copied
+    assert saved["step"] >= seen and saved["optimizer"] is not None
+    assert saved["step"] == checkpoint.load_state(run / "last.pt")["step"]
+    assert not [p for p in workers if process_alive(p)], "a loader worker survived"
+
+
 def test_campaign_of_another_architecture_starts_a_fresh_net(shards, tmp_path):
     import subprocess
     import sys
