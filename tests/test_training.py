@@ -256,7 +256,8 @@ def test_resumed_campaign_keeps_the_recipe_of_its_state(tmp_path):
 
     recipe = dataclasses.replace(campaign.CAMPAIGN_TRAIN, lr=0.005, value_batch=32,
                                  momentum=0.8, data_offset=19_000, workers=12,
-                                 total_steps=123, decay_steps=45)
+                                 total_steps=123, decay_steps=45, kl_weight=0.5,
+                                 kl_anchor="teacher.pt")
     checkpoint.save(tmp_path / "state.pt", build_model(ModelConfig(filters=8, depth=1)),
                     step=8201, extra={"train_config": dataclasses.asdict(recipe)})
     ap = campaign.build_parser()
@@ -267,6 +268,12 @@ def test_resumed_campaign_keeps_the_recipe_of_its_state(tmp_path):
     plain = cfg()
     assert (plain.lr, plain.batch_size, plain.value_batch, plain.momentum) == (0.005, 256, 32, 0.8)
     assert plain.data_offset == 19_000
+    assert (plain.kl_weight, plain.kl_anchor) == (0.5, "teacher.pt")  # a teacher stays
+    other = cfg("--kl-anchor", "big.pt", "--kl-weight", "1", "--reinforce", "off")
+    assert (other.kl_anchor, other.kl_weight, other.reinforce) == ("big.pt", 1.0, False)
+    assert cfg("--reinforce", "on").reinforce is True
+    with pytest.raises(SystemExit):
+        ap.parse_args(["--reinforce", "maybe"])
     # one machine's or one run's settings are not carried over
     assert plain.workers == campaign.CAMPAIGN_TRAIN.workers
     assert (plain.total_steps, plain.decay_steps) == (campaign.CAMPAIGN_TRAIN.total_steps, 0)

@@ -22,6 +22,10 @@ policy net (``--init-from``: its trunk and policy head; the value head starts fr
 continues that net's data order (``--data-offset``) so that it reads positions the policy
 has not seen. ``RUN_DIR/best.pt`` is the better of the trained and averaged weights by
 held-out top-1; ``--decay STEPS`` makes a candidate on a branch.
+
+A small, fast net can learn from a larger one's predictions (distillation): ``--kl-anchor
+BIG.pt --kl-weight W`` adds W x KL(BIG's policy || the trained policy) on every pro position
+to the loss; the teacher is part of the recipe a resumed campaign keeps.
 """
 
 from __future__ import annotations
@@ -103,11 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
     for f in dataclasses.fields(TrainConfig):
         if f.name not in ("total_steps", "data_offset"):
             ap.add_argument(f"--{f.name.replace('_', '-')}", dest=f"train_{f.name}",
-                            type=type(getattr(CAMPAIGN_TRAIN, f.name)), default=None,
+                            type=_flag_type(getattr(CAMPAIGN_TRAIN, f.name)), default=None,
                             help=f"train: {f.name} (campaign: {getattr(CAMPAIGN_TRAIN, f.name)})")
     ap.add_argument("--total-steps", type=int, default=None,
                     help="end of the schedule (with --decay-steps: the decay's last step)")
     return ap
+
+
+def _flag_type(default):
+    """The parser of a train flag from the campaign's default: a path for one that is None,
+    on/off (true/false, 1/0) for a switch, else the default's own type."""
+    if default is None:
+        return str
+    if isinstance(default, bool):
+        return _switch
+    return type(default)
+
+
+def _switch(text: str) -> bool:
+    value = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
+    if text.lower() not in value:
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return value[text.lower()]
 
 
 # What a resumed campaign keeps from its state unless the command line says otherwise: the
@@ -117,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 RECIPE_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "optimizer", "schedule",
                  "warmup_steps", "step_every", "ema_decay", "value_batch",
                  "value_positions_per_game", "seed", "value_weight", "positions_per_game",
-                 "reinforce", "visit_targets")
+                 "reinforce", "visit_targets", "kl_weight", "kl_anchor")
 
 
 def saved_train_config(src: Path | None) -> dict:
