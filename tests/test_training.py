@@ -397,6 +397,17 @@ def test_campaign_of_another_architecture_starts_a_fresh_net(shards, tmp_path):
     saved = checkpoint.load_state(state)
     assert saved["step"] == 4 and saved["model_config"]["filters"] == 8
     assert saved["model_config"]["depth"] == 2 and saved["model_config"]["heads"] == "both"
+    # the weight average, as a model file any tool loads
+    avg = subprocess.run(cmd[:2] + ["--run-dir", str(tmp_path / "run"), "--state", str(state),
+                                    "--export-average", str(tmp_path / "avg.pt")],
+                         capture_output=True, text=True, timeout=240)
+    assert avg.returncode == 0, avg.stderr[-2000:]
+    net, _ = checkpoint.load_model(tmp_path / "avg.pt")
+    expect = checkpoint.load_state(state)["extra"]["ema_weights"]
+    got = net.state_dict()
+    assert all(torch.equal(got[k].to(v.dtype), v) for k, v in expect.items())
+    trained = checkpoint.load_state(state)["weights"]
+    assert any(not torch.equal(got[k], trained[k]) for k in trained)
     # sizes grow the --init-from net; a smaller one is refused with a message, not a crash
     bad = subprocess.run(cmd[:2] + ["--run-dir", str(tmp_path / "r2"), "--state",
                                     str(tmp_path / "s2.pt"), "--shards", str(out),

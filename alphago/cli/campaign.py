@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--nice", type=int, default=10, help="added niceness (0: none)")
     ap.add_argument("--status", action="store_true", help="print the state and exit")
+    ap.add_argument("--export-average", metavar="OUT",
+                    help="write the newest state's averaged weights as a model file (for "
+                         "--model, eval, matches) and exit; no training")
     ap.add_argument("--decay", type=int, default=0, metavar="STEPS",
                     help="make a candidate instead: branch off the newest state, decay the "
                          "learning rate linearly to zero over STEPS steps in --candidate-dir "
@@ -215,6 +218,26 @@ def status(run_dir: Path, state: Path) -> dict:
             "val": extra.get("val"), "ema": extra.get("ema")}
 
 
+def export_average(run_dir: Path, state: Path, out: Path) -> dict:
+    """The weight average of the newest state, saved as a plain model file at ``out``."""
+    from alphago import checkpoint
+    from alphago.config import ModelConfig, from_dict
+    from alphago.model import build_model
+
+    src = newest_state(run_dir, state)
+    if src is None:
+        raise ValueError(f"no campaign state in {run_dir} or {state}")
+    st = checkpoint.load_state(src)
+    avg = st.get("extra", {}).get("ema_weights")
+    if avg is None:
+        raise ValueError(f"{src} keeps no weight average")
+    net = build_model(from_dict(ModelConfig, st["model_config"]))
+    ref = net.state_dict()
+    net.load_state_dict({k: v.to(ref[k].dtype) for k, v in avg.items()})
+    checkpoint.save(out, net, None, st["step"], {"averaged_from": str(src)})
+    return {"model": str(out), "step": st["step"], "from": str(src)}
+
+
 def _train(args, run_dir: Path, cfg: TrainConfig, model_cfg=None, init_from=None):
     """One ``train.train`` run with the command line's device, time and data settings;
     it resumes from ``run_dir/last.pt`` unless it starts from ``init_from``."""
@@ -303,6 +326,14 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     if args.status:
         print(json.dumps(status(Path(args.run_dir), Path(args.state)), indent=1))
+        return 0
+    if args.export_average:
+        try:
+            print(json.dumps(export_average(Path(args.run_dir), Path(args.state),
+                                            Path(args.export_average))))
+        except (ValueError, OSError) as exc:
+            print(f"alphago-campaign: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.hours <= 0:
         ap.error("--hours must be positive")
