@@ -5,3 +5,14 @@
 and the rest. In a checkout, ``gtp_server.py`` and ``scripts/*.py`` run the same mains.
 Each module parses its flags and calls into the library; none holds engine logic.
 """
+
+import argparse
+
+
+def on_off(text: str) -> bool:
+    """An on/off flag's value (on, true, 1 / off, false, 0); anything else is a usage error."""
+    if text.lower() in ("on", "true", "1"):
+        return True
+    if text.lower() in ("off", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from alphago.config import TrainConfig
 from alphago import shipped
+from alphago.cli import on_off
 from alphago.shipped import project_root, shared_data
 
 ROOT = project_root()
@@ -123,15 +124,8 @@ def _flag_type(default):
     if default is None:
         return str
     if isinstance(default, bool):
-        return _switch
+        return on_off
     return type(default)
-
-
-def _switch(text: str) -> bool:
-    value = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
-    if text.lower() not in value:
-        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
-    return value[text.lower()]
 
 
 # What a resumed campaign keeps from its state unless the command line says otherwise: the
@@ -232,8 +226,7 @@ def export_average(run_dir: Path, state: Path, out: Path) -> dict:
     if avg is None:
         raise ValueError(f"{src} keeps no weight average")
     net = build_model(from_dict(ModelConfig, st["model_config"]))
-    ref = net.state_dict()
-    net.load_state_dict({k: v.to(ref[k].dtype) for k, v in avg.items()})
+    net.load_state_dict(avg)  # copied into the net's own dtypes, as a resumed run does
     checkpoint.save(out, net, None, st["step"], {"averaged_from": str(src)})
     return {"model": str(out), "step": st["step"], "from": str(src)}
 

@@ -25,6 +25,7 @@ import zipfile
 from pathlib import Path
 
 from alphago import shipped
+from alphago.cli import on_off
 from alphago.coords import MAX_SIZE, MIN_SIZE
 
 # the engine's own options and their defaults; the search options come from SearchConfig
@@ -75,14 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _on_off(text: str) -> bool:
-    if text.lower() in ("on", "true", "1"):
-        return True
-    if text.lower() in ("off", "false", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")
-
-
 def _add_search_flags(ap: argparse.ArgumentParser) -> None:
     """One flag per SearchConfig field, typed and documented from the dataclass."""
     from alphago.config import SEARCH_HELP, SearchConfig
@@ -90,7 +83,7 @@ def _add_search_flags(ap: argparse.ArgumentParser) -> None:
     group = ap.add_argument_group("search (SearchConfig)")
     for f in dataclasses.fields(SearchConfig):
         default = f.default
-        kind = _on_off if isinstance(default, bool) else int if isinstance(default, int) \
+        kind = on_off if isinstance(default, bool) else int if isinstance(default, int) \
             else float
         names = [f"--{f.name.replace('_', '-')}"]
         names += [f"--{old.replace('_', '-')}" for old, new in ALIASES.items() if new == f.name]
@@ -144,7 +137,7 @@ def _config_file(ap, path: str, known: set[str]) -> dict:
     file_opts = {k.replace("-", "_"): v for k, v in file_opts.items()}
     file_opts = {ALIASES.get(k, k): v for k, v in file_opts.items()}
     if "rollouts" in file_opts and isinstance(file_opts["rollouts"], str):
-        file_opts["rollouts"] = _on_off(file_opts["rollouts"])
+        file_opts["rollouts"] = on_off(file_opts["rollouts"])
     unknown = set(file_opts) - known
     if unknown:
         ap.error(f"unknown option(s) in {path}: {', '.join(sorted(unknown))}")
