@@ -51,3 +51,16 @@ def test_bench_compares_search_threads_up_to_the_cores():
     assert search_thread_counts(2) == [1, 2]
     assert search_thread_counts(12) == [1, 2, 4, 8, 12]
     assert search_thread_counts(16) == [1, 2, 4, 8, 16]
+
+
+def test_train_switches_take_on_or_off_and_refuse_other_words():
+    from alphago.cli.train_sl import build_parser
+    base = ["--shards", "s", "--run-dir", "r"]
+    ap = build_parser()
+    assert ap.parse_args(base + ["--batch-norm", "off"]).model_batch_norm is False
+    assert ap.parse_args(base + ["--reinforce", "yes"]).train_reinforce is True
+    assert ap.parse_args(base).train_reinforce is None
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exc:
+        ap.parse_args(base + ["--visit-targets", "sometimes"])
+    assert exc.value.code == 2 and "expected on or off" in err.getvalue()

@@ -10,9 +10,10 @@ import argparse
 
 
 def on_off(text: str) -> bool:
-    """An on/off flag's value (on, true, 1 / off, false, 0); anything else is a usage error."""
-    if text.lower() in ("on", "true", "1"):
+    """An on/off flag's value (on, true, yes, 1 / off, false, no, 0); anything else is a
+    usage error."""
+    if text.lower() in ("on", "true", "yes", "1"):
         return True
-    if text.lower() in ("off", "false", "0"):
+    if text.lower() in ("off", "false", "no", "0"):
         return False
     raise argparse.ArgumentTypeError(f"expected on or off, not {text!r}")

@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-
+from alphago.cli import on_off
 from alphago.config import ModelConfig, TrainConfig, from_dict, load_overrides
 
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _arg_type(t):
     name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
     if name.startswith("bool"):
-        return lambda s: s.lower() in ("1", "true", "yes", "on")
+        return on_off
     return {"int": int, "float": float}.get(name, str)
 
 
