@@ -2,11 +2,13 @@
 
 A reader thread queues input lines, so that a streaming command (lz-analyze)
 stops when the next command arrives. Until the engine is ready only the static
-identity commands are answered; the rest wait for it.
+identity commands are answered; the rest wait for it. When the controller goes away
+(its end of stdout closed: a GUI or match tool killed), the loop ends quietly with status 0.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -30,14 +32,32 @@ def _static_response(line: str) -> str | None:
     return None
 
 
+def discard_output(stdout: IO[bytes]) -> None:
+    """Point a broken stdout at /dev/null, so that what is still buffered or written later
+    (a streaming analysis, the interpreter's last flush) goes nowhere instead of raising."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind it (tests)
+        pass
+
+
 def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
     lines: queue.Queue[str | None] = queue.Queue()
     lock = threading.Lock()
+    gone = threading.Event()  # the controller closed its end of stdout
 
     def write(text: str) -> None:
         with lock:
-            stdout.write(text.encode("utf-8", errors="replace"))
-            stdout.flush()
+            if gone.is_set():
+                return
+            try:
+                stdout.write(text.encode("utf-8", errors="replace"))
+                stdout.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                gone.set()
+                discard_output(stdout)
 
     def reader():
         for raw in iter(stdin.readline, b""):
@@ -46,7 +66,7 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
     threading.Thread(target=reader, daemon=True).start()
     engine = None
-    while engine is None or not engine.quit:
+    while (engine is None or not engine.quit) and not gone.is_set():
         line = lines.get()
         if line is None:
             break
@@ -66,4 +86,14 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
         response = engine.handle(line)
         if response is not None:
             write(response)
+    if gone.is_set():
+        note("the controller closed the connection; exiting")
     return 0
+
+
+def note(text: str) -> None:
+    """A line for the log on stderr, which may be gone as well."""
+    try:
+        print(f"alphago: {text}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr gone as well
+        pass

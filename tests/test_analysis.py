@@ -152,3 +152,14 @@ def test_analysis_command_end_to_end():
     assert any(r.get("id") == "bad" and "error" in r for r in lines)
     assert any(r.get("version") for r in lines)
     assert sum("error" in r for r in lines) == 2
+
+
+def test_analysis_command_leaves_quietly_when_its_controller_goes_away():
+    proc = subprocess.Popen([sys.executable, "-m", "alphago.cli.analysis", "--uniform",
+                             "--visits", "8", "--size", "9"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.close()  # the review tool stops reading before any answer is written
+    _, err = proc.communicate((json.dumps(DOC_QUERY) + "\n").encode(), timeout=300)
+    err = err.decode()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "closed the connection" in err

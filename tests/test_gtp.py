@@ -261,6 +261,19 @@ def test_server_session_over_pipes():
     assert "= alphago-py" in out.stdout
 
 
+def test_server_leaves_quietly_when_its_controller_goes_away():
+    """A GUI or match tool killed mid-game closes its end of the engine's stdout: the next
+    answer meets a broken pipe, and the engine exits 0 with a note, not a traceback."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "gtp_server.py"), "--uniform",
+                             "--visits", "8"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the controller stops reading before any answer is written
+    _, err = proc.communicate(b"boardsize 9\ngenmove b\nkata-analyze 5\n", timeout=300)
+    err = err.decode()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "closed the connection" in err
+
+
 def test_time_controls_respected_by_the_server():
     cmds = ["boardsize 9", "time_settings 4 0 0"]  # absolute: 4 seconds for the whole game
     cmds += [f"genmove {'b' if i % 2 == 0 else 'w'}" for i in range(16)]

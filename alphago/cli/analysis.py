@@ -16,6 +16,7 @@ input ends, the queued turns are answered before it exits. Every search and mode
 from __future__ import annotations
 
 import json
+import os
 import logging
 import sys
 import threading
@@ -46,14 +47,21 @@ def main(argv=None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     from alphago.analysis import AnalysisEngine, serve
+    from alphago.gtp_front import discard_output, note
     from alphago.warmup import warm_up
 
     lock = threading.Lock()
 
     def write(obj: dict) -> None:
         with lock:
-            sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
+                sys.stdout.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                # the review tool has gone: nobody reads the queued turns' answers
+                discard_output(sys.stdout)
+                note("the controller closed the connection; exiting")
+                os._exit(0)
 
     player = build_player(o)
     warm_up(player, o["size"])

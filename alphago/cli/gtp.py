@@ -15,6 +15,7 @@ into the numba cache: about a minute, once).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -293,8 +294,9 @@ def main(argv=None) -> int:
         code = gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)
     except KeyboardInterrupt:
         code = 0
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a controller that has gone
+            stream.flush()
     # the stdin reader thread may sit in readline(); leave without tearing it down
     os._exit(code)
 
