@@ -3,7 +3,10 @@
 Our own Position referees every move: an illegal move, a crash, a hang, a refused legal
 move or a fallen flag loses the game. Two passes or the move cap end it with a score by
 the configured scorer (the players, a referee engine, or dead stones agreed by both
-engines, else judged by playouts).
+engines, else judged by playouts). With ``GameConfig.adjudicate`` the referee also scores
+the position every ``ADJUDICATE_EVERY`` moves late in the game, and a lead it finds large
+enough, check after check, ends the game (engines that seldom resign otherwise play every
+game out to the count).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from alphago.gtp_client import EngineFailure, GtpClient
 
 log = logging.getLogger("alphago.match")
 
+ADJUDICATE_EVERY = 10  # moves between two of the referee's checks of a decided game
+
 
 @dataclasses.dataclass(frozen=True)
 class GameConfig:
@@ -35,6 +40,9 @@ class GameConfig:
     time_grace: float = 0.5  # seconds of transport lag forgiven per move before a time loss
     scorer: str = "internal"  # internal, players, referee
     referee: str | None = None
+    # (first move checked, margin in points, checks in a row): the referee's score of the
+    # position as it stands ends the game once one side leads by the margin that many times
+    adjudicate: tuple[int, float, int] | None = None
 
 
 @dataclasses.dataclass
@@ -184,6 +192,55 @@ def _gtp_color(color: int) -> str:
     return "b" if color == BLACK else "w"
 
 
+class Adjudicator:
+    """Ends a decided game early: from move ``rule[0]`` on, every ``ADJUDICATE_EVERY`` moves
+    the referee scores the position as it stands; a side ahead by at least ``rule[1]``
+    points in ``rule[2]`` checks in a row wins, reason 'adjudicated'. ``rule`` None: never."""
+
+    def __init__(self, rule: tuple[int, float, int] | None):
+        self.rule = rule
+        self.leads: list[tuple[int, str]] = []  # (move, score) of the checks in a row
+
+    def check(self, pos: Position, cfg: GameConfig, referee: GtpClient | None,
+              hcap: list[int]) -> Ending | None:
+        n = len(pos.moves)
+        if (self.rule is None or referee is None or n < self.rule[0]
+                or (n - self.rule[0]) % ADJUDICATE_EVERY):
+            return None
+        _, margin, times = self.rule
+        score = _referee_score(pos, cfg, referee, hcap)
+        winner, lead = _lead(score)
+        if not winner or lead < margin:
+            self.leads = []
+            return None
+        if self.leads and sgf.parse_winner(self.leads[-1][1]) != winner:
+            self.leads = []
+        self.leads.append((n, score))
+        if len(self.leads) < times:
+            return None
+        return Ending(winner, "adjudicated", "referee: " + ", ".join(
+            f"{s} at move {m}" for m, s in self.leads))
+
+
+def replay_adjudication(record: sgf.GameRecord, rule: tuple[int, float, int],
+                        referee: GtpClient) -> Ending | None:
+    """Where ``rule`` would have ended a recorded game (the Ending, its detail naming the
+    checks), or None if it would have been played out: to choose a rule from past games."""
+    cfg = GameConfig(size=record.size, komi=record.komi if record.komi is not None else 7.5,
+                     handicap=len(record.setup_black), scorer="referee", adjudicate=rule)
+    pos = Position(cfg.size, cfg.komi, superko=True)
+    if record.setup_black:
+        pos.setup(black=record.setup_black)
+        pos.to_move = WHITE
+    judge = Adjudicator(rule)
+    for color, p in record.moves:
+        pos.play(p, color)
+        end = judge.check(pos, cfg, referee, list(record.setup_black))
+        if end is not None:
+            return end
+    return None
+
+
 class Game:
     """One game's state: the board, both engines, their clocks and time spent."""
 
@@ -199,6 +256,8 @@ class Game:
                                       periods=cfg.byoyomi_periods)
                         for c in (BLACK, WHITE)} if _has_clock(cfg) else None)
         self.played = False  # a turn was played (clock figures are recorded)
+        self.adjudicator = Adjudicator(cfg.adjudicate)
+        self.decided = ""  # the score an adjudicated game ended with
 
     # ----- setup
     def setup(self, opening) -> Ending | None:
@@ -285,8 +344,17 @@ class Game:
         return None
 
     # ----- adjudication
+    def check_decided(self, referee: GtpClient | None) -> Ending | None:
+        """With ``cfg.adjudicate``: the referee's verdict on the game so far (``Adjudicator``)."""
+        end = self.adjudicator.check(self.pos, self.cfg, referee, self.hcap)
+        if end is not None:
+            self.decided = self.adjudicator.leads[-1][1]
+        return end
+
     def adjudicate(self, end: Ending, referee: GtpClient | None) -> str:
         """The SGF result of an ended game (scored when play ran out)."""
+        if end.reason == "adjudicated":
+            return self.decided
         if end.reason in ("score", "move cap"):
             result, end.detail = score_game(self.pos, self.clients[BLACK], self.clients[WHITE],
                                             self.cfg, referee, self.hcap)
@@ -329,7 +397,7 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
             {BLACK: "B+F", WHITE: "W+F"}.get(end.winner, "Void")
         return game.record(end, result, sgf_dir)
     while end is None:
-        end = game.turn()
+        end = game.turn() or game.check_decided(referee)
     return game.record(end, game.adjudicate(end, referee), sgf_dir)
 
 
@@ -377,6 +445,15 @@ def _referee_score(pos: Position, cfg: GameConfig, referee: GtpClient,
         referee.close()
         log.warning("referee failed: %s", exc)
     return None
+
+
+def _lead(score: str | None) -> tuple[int, float]:
+    """(winner's colour, points) of a result such as 'W+12.5'; (0, 0) for anything else."""
+    winner = sgf.parse_winner(score or "")
+    try:
+        return winner, float(score[2:]) if winner else 0.0
+    except ValueError:  # B+R, B+T, ...: not a count
+        return 0, 0.0
 
 
 def score_game(pos: Position, black: GtpClient, white: GtpClient, cfg: GameConfig,

@@ -1,6 +1,7 @@
 import json
 import math
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -120,6 +121,9 @@ def test_handicap_match_with_fixed_colours(tmp_path):
     (["--handicap", "2", "--size", "6"], "does not exist"),
     (["--handicap", "3", "--openings", "."], "without --handicap"),
     (["--colours", "sometimes"], "invalid choice"),
+    (["--adjudicate", "200,30,2"], "needs --scorer referee"),
+    (["--adjudicate", "200,30,0", "--scorer", "referee", "--referee", "gnugo"], "whole TIMES"),
+    (["--adjudicate", "200,-5,2", "--scorer", "referee", "--referee", "gnugo"], "MARGIN > 0"),
 ])
 def test_match_options_are_checked(tmp_path, capsys, argv, message):
     from alphago.cli import match as match_cli
@@ -177,6 +181,58 @@ def test_match_against_gnugo_writes_everything(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["games"] == 2
     for sgf_file in (tmp_path / "sgf").glob("*.sgf"):
         assert "RE[" in sgf_file.read_text()
+
+
+# a referee whose final_score cycles through the scores given on its command line
+SCRIPTED_REFEREE = """import sys
+scores, calls = sys.argv[1:], 0
+for line in sys.stdin:
+    if line.startswith("final_score"):
+        print("= " + scores[calls % len(scores)] + "\\n", flush=True)
+        calls += 1
+    else:
+        print("= \\n", flush=True)
+"""
+
+
+@pytest.mark.parametrize("scores, adjudicated", [
+    (["B+40.5"], True),  # a large lead at both checks: the game ends at the second
+    (["B+40.5", "W+40.5"], False),  # the lead changes sides: never two checks in a row
+    (["B+3.5"], False),  # under the margin
+])
+def test_referee_adjudicates_a_decided_game(tmp_path, scores, adjudicated):
+    script = tmp_path / "referee.py"
+    script.write_text(SCRIPTED_REFEREE)
+    referee = f"{sys.executable} {script} " + " ".join(scores)
+    cfg = match.MatchConfig(engines=(("a", US), ("b", US)), games=1,
+                            game=match.GameConfig(size=9, max_moves=40, scorer="referee",
+                                                  referee=referee, adjudicate=(12, 30.0, 2)))
+    match.run_match(cfg, tmp_path / "out", progress=False)
+    rec = json.loads((tmp_path / "out" / "games.jsonl").read_text())
+    if adjudicated:
+        assert rec["reason"] == "adjudicated" and rec["moves"] == 22
+        assert rec["result"] == "B+40.5" and rec["winner"] == "a"  # a plays black in game 0
+        assert "B+40.5 at move 12, B+40.5 at move 22" in rec["detail"]
+    else:
+        assert rec["reason"] != "adjudicated" and rec["moves"] > 22
+    # the calibration tool replays the record under the same rule on the same referee
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "adjudication_check.py"),
+                            str(tmp_path / "out"), "--referee", referee, "--adjudicate",
+                            "12,30,2"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    report = json.loads(check.stdout)
+    if adjudicated:  # the game is on record as adjudicated: nothing to compare it with
+        assert report["games"] == 0
+    else:
+        assert report["games"] == 1 and report["adjudicated"] == 0
+    if scores == ["B+3.5"]:  # a smaller margin would have ended that game at move 22
+        check = subprocess.run([sys.executable, str(ROOT / "scripts" / "adjudication_check.py"),
+                                str(tmp_path / "out"), "--referee", referee, "--adjudicate",
+                                "12,3,2"], capture_output=True, text=True, timeout=120)
+        report = json.loads(check.stdout)
+        assert report["adjudicated"] == 1 and report["wrong_winner"] == 0
+        assert report["games_detail"][0]["at_move"] == 22
+        assert report["moves_saved"] == rec["moves"] - 22
 
 
 def test_interrupted_match_resumes(tmp_path):

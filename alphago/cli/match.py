@@ -62,6 +62,11 @@ def main(argv=None) -> int:
     ap.add_argument("--max-moves", type=int, help="move cap (default 3*size^2)")
     ap.add_argument("--scorer", choices=["internal", "players", "referee"], default="internal")
     ap.add_argument("--referee", help="GTP command of the scoring engine (--scorer referee)")
+    ap.add_argument("--adjudicate", type=_floats(3), metavar="MOVE,MARGIN,TIMES",
+                    help="with --scorer referee: from move MOVE on, the referee scores the "
+                         "position every 10 moves, and a side leading by MARGIN points or "
+                         "more in TIMES checks in a row wins the game (e.g. 200,30,2); saves "
+                         "the long endgames of engines that seldom resign")
     ap.add_argument("--sprt", type=_floats(4), help="ELO0,ELO1,ALPHA,BETA: stop when decided")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--openings", nargs="+",
@@ -78,6 +83,13 @@ def main(argv=None) -> int:
         ap.error("give at least two engines with distinct names")
     if args.scorer == "referee" and not args.referee:
         ap.error("--scorer referee needs --referee COMMAND")
+    if args.adjudicate:
+        start, margin, times = args.adjudicate
+        if args.scorer != "referee":
+            ap.error("--adjudicate needs --scorer referee (the referee scores the position)")
+        if start < 1 or margin <= 0 or times < 1 or start != int(start) or times != int(times):
+            ap.error("--adjudicate needs a whole MOVE >= 1, MARGIN > 0 and a whole TIMES >= 1")
+        args.adjudicate = (int(start), margin, int(times))
     if args.games < 1 or args.parallel < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
     if args.handicap:
@@ -99,7 +111,7 @@ def main(argv=None) -> int:
                             max_moves=args.max_moves, move_timeout=args.move_timeout,
                             time_settings=args.time_settings, time_grace=args.time_grace,
                             byoyomi_periods=int(periods), scorer=args.scorer,
-                            referee=args.referee)
+                            referee=args.referee, adjudicate=args.adjudicate)
     openings = ()
     if args.openings:
         missing = [s for s in args.openings if not Path(s).exists()]
