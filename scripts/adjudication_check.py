@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alphago import sgf  # noqa: E402
+from alphago.board import IllegalMove  # noqa: E402
 from alphago.cli.match import _floats  # noqa: E402
-from alphago.gtp_client import GtpClient  # noqa: E402
+from alphago.gtp_client import EngineFailure, GtpClient  # noqa: E402
 from alphago.match import load_records  # noqa: E402
 from alphago.match_game import replay_adjudication  # noqa: E402
 
@@ -33,8 +34,12 @@ def check_match(folder: Path, rule, referee: GtpClient) -> list[dict]:
         winner = sgf.parse_winner(rec["result"])
         if not winner or rec["reason"] not in ("score", "resign", "move cap"):
             continue  # void, drawn or ended by a fault: nothing to compare with
-        game = sgf.parse_sgf(rec["sgf"], (folder / rec["sgf"]).read_bytes())
-        end = replay_adjudication(game, rule, referee)
+        try:
+            game = sgf.parse_sgf(rec["sgf"], (folder / rec["sgf"]).read_bytes())
+            end = replay_adjudication(game, rule, referee)
+        except (OSError, KeyError, sgf.BadGame, IllegalMove) as exc:
+            print(f"skipped game {rec.get('game')} of {folder}: {exc}", file=sys.stderr)
+            continue
         rows.append({"match": folder.name, "game": rec["game"], "result": rec["result"],
                      "moves": rec["moves"],
                      "adjudicated": end.detail if end else None,
@@ -55,6 +60,11 @@ def main(argv=None) -> int:
     if missing:
         ap.error(f"not a match folder (no games.jsonl): {', '.join(missing)}")
     referee = GtpClient("referee", args.referee)
+    try:
+        referee.send("name", 60)
+    except EngineFailure as exc:
+        print(f"adjudication_check: the referee does not answer: {exc}", file=sys.stderr)
+        return 2
     try:
         rows = [r for f in args.folders for r in check_match(Path(f), rule, referee)]
     finally:

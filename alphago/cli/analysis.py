@@ -16,8 +16,8 @@ input ends, the queued turns are answered before it exits. Every search and mode
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import sys
 import threading
 
