@@ -92,8 +92,9 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
 
 def note(text: str) -> None:
-    """A line for the log on stderr, which may be gone as well."""
+    """A notice on stderr (start-up, shutdown); a closed or broken stderr loses the notice,
+    nothing else."""
     try:
         print(f"alphago: {text}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr gone as well
+    except (OSError, ValueError):
         pass

@@ -193,27 +193,30 @@ def _gtp_color(color: int) -> str:
 
 
 class Adjudicator:
-    """Ends a decided game early: from move ``rule[0]`` on, every ``ADJUDICATE_EVERY`` moves
-    the referee scores the position as it stands; a side ahead by at least ``rule[1]``
-    points in ``rule[2]`` checks in a row wins, reason 'adjudicated'. ``rule`` None: never."""
+    """Ends a decided game early (``cfg.adjudicate``, None: never): from its first move on,
+    every ``ADJUDICATE_EVERY`` moves the referee scores the position as it stands; a side
+    ahead by at least the margin in that many checks in a row wins, reason 'adjudicated'."""
 
-    def __init__(self, rule: tuple[int, float, int] | None):
-        self.rule = rule
+    def __init__(self, cfg: GameConfig, hcap: list[int]):
+        self.cfg, self.hcap = cfg, hcap
         self.leads: list[tuple[int, str]] = []  # (move, score) of the checks in a row
 
-    def check(self, pos: Position, cfg: GameConfig, referee: GtpClient | None,
-              hcap: list[int]) -> Ending | None:
-        n = len(pos.moves)
-        if (self.rule is None or referee is None or n < self.rule[0]
-                or (n - self.rule[0]) % ADJUDICATE_EVERY):
+    @property
+    def verdict(self) -> str:
+        """The score the last check found: an adjudicated game's result."""
+        return self.leads[-1][1]
+
+    def check(self, pos: Position, referee: GtpClient | None) -> Ending | None:
+        rule, n = self.cfg.adjudicate, len(pos.moves)
+        if rule is None or referee is None or n < rule[0] or (n - rule[0]) % ADJUDICATE_EVERY:
             return None
-        _, margin, times = self.rule
-        score = _referee_score(pos, cfg, referee, hcap)
+        _, margin, times = rule
+        score = _referee_score(pos, self.cfg, referee, self.hcap)
         winner, lead = _lead(score)
         if not winner or lead < margin:
             self.leads = []
             return None
-        if self.leads and sgf.parse_winner(self.leads[-1][1]) != winner:
+        if self.leads and sgf.parse_winner(self.verdict) != winner:
             self.leads = []
         self.leads.append((n, score))
         if len(self.leads) < times:
@@ -223,21 +226,21 @@ class Adjudicator:
 
 
 def replay_adjudication(record: sgf.GameRecord, rule: tuple[int, float, int],
-                        referee: GtpClient) -> Ending | None:
-    """Where ``rule`` would have ended a recorded game (the Ending, its detail naming the
-    checks), or None if it would have been played out: to choose a rule from past games."""
+                        referee: GtpClient) -> tuple[Ending, int] | None:
+    """Where ``rule`` would have ended a recorded game (the Ending and its move number), or
+    None if it would have been played out: to choose a rule from past games."""
     cfg = GameConfig(size=record.size, komi=record.komi if record.komi is not None else 7.5,
                      handicap=len(record.setup_black), scorer="referee", adjudicate=rule)
     pos = Position(cfg.size, cfg.komi, superko=True)
     if record.setup_black:
         pos.setup(black=record.setup_black)
         pos.to_move = WHITE
-    judge = Adjudicator(rule)
+    judge = Adjudicator(cfg, list(record.setup_black))
     for color, p in record.moves:
         pos.play(p, color)
-        end = judge.check(pos, cfg, referee, list(record.setup_black))
+        end = judge.check(pos, referee)
         if end is not None:
-            return end
+            return end, len(pos.moves)
     return None
 
 
@@ -256,8 +259,7 @@ class Game:
                                       periods=cfg.byoyomi_periods)
                         for c in (BLACK, WHITE)} if _has_clock(cfg) else None)
         self.played = False  # a turn was played (clock figures are recorded)
-        self.adjudicator = Adjudicator(cfg.adjudicate)
-        self.decided = ""  # the score an adjudicated game ended with
+        self.adjudicator = Adjudicator(cfg, self.hcap)
 
     # ----- setup
     def setup(self, opening) -> Ending | None:
@@ -344,17 +346,10 @@ class Game:
         return None
 
     # ----- adjudication
-    def check_decided(self, referee: GtpClient | None) -> Ending | None:
-        """With ``cfg.adjudicate``: the referee's verdict on the game so far (``Adjudicator``)."""
-        end = self.adjudicator.check(self.pos, self.cfg, referee, self.hcap)
-        if end is not None:
-            self.decided = self.adjudicator.leads[-1][1]
-        return end
-
     def adjudicate(self, end: Ending, referee: GtpClient | None) -> str:
         """The SGF result of an ended game (scored when play ran out)."""
         if end.reason == "adjudicated":
-            return self.decided
+            return self.adjudicator.verdict
         if end.reason in ("score", "move cap"):
             result, end.detail = score_game(self.pos, self.clients[BLACK], self.clients[WHITE],
                                             self.cfg, referee, self.hcap)
@@ -397,7 +392,7 @@ def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
             {BLACK: "B+F", WHITE: "W+F"}.get(end.winner, "Void")
         return game.record(end, result, sgf_dir)
     while end is None:
-        end = game.turn() or game.check_decided(referee)
+        end = game.turn() or game.adjudicator.check(game.pos, referee)
     return game.record(end, game.adjudicate(end, referee), sgf_dir)
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from alphago import sgf  # noqa: E402
 from alphago.board import IllegalMove  # noqa: E402
-from alphago.cli.match import _floats  # noqa: E402
+from alphago.cli.match import adjudication_rule  # noqa: E402
 from alphago.gtp_client import EngineFailure, GtpClient  # noqa: E402
 from alphago.match import load_records  # noqa: E402
 from alphago.match_game import replay_adjudication  # noqa: E402
@@ -36,15 +36,15 @@ def check_match(folder: Path, rule, referee: GtpClient) -> list[dict]:
             continue  # void, drawn or ended by a fault: nothing to compare with
         try:
             game = sgf.parse_sgf(rec["sgf"], (folder / rec["sgf"]).read_bytes())
-            end = replay_adjudication(game, rule, referee)
+            ended = replay_adjudication(game, rule, referee)
         except (OSError, KeyError, sgf.BadGame, IllegalMove) as exc:
             print(f"skipped game {rec.get('game')} of {folder}: {exc}", file=sys.stderr)
             continue
         rows.append({"match": folder.name, "game": rec["game"], "result": rec["result"],
                      "moves": rec["moves"],
-                     "adjudicated": end.detail if end else None,
-                     "at_move": int(end.detail.rsplit(" ", 1)[1]) if end else None,
-                     "agrees": end.winner == winner if end else None})
+                     "adjudicated": ended[0].detail if ended else None,
+                     "at_move": ended[1] if ended else None,
+                     "agrees": ended[0].winner == winner if ended else None})
     return rows
 
 
@@ -52,10 +52,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", nargs="+", help="match folders (alphago-match --out)")
     ap.add_argument("--referee", required=True, help="GTP command of the scoring engine")
-    ap.add_argument("--adjudicate", required=True, type=_floats(3), metavar="MOVE,MARGIN,TIMES")
+    ap.add_argument("--adjudicate", required=True, type=adjudication_rule,
+                    metavar="MOVE,MARGIN,TIMES")
     args = ap.parse_args(argv)
-    start, margin, times = args.adjudicate
-    rule = (int(start), margin, int(times))
+    rule = args.adjudicate
     missing = [f for f in args.folders if not Path(f, "games.jsonl").is_file()]
     if missing:
         ap.error(f"not a match folder (no games.jsonl): {', '.join(missing)}")

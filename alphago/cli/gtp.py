@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from alphago import shipped
+from alphago import gtp_front, shipped
 from alphago.cli import on_off
 from alphago.coords import MAX_SIZE, MIN_SIZE
 
@@ -245,11 +245,11 @@ class LazyEngine:
     def _load(self):
         """Builds the engine; whatever happens here (the build failing, no thread for the
         notice timer), ``ready`` is set, so no command waits forever: a failure is kept in
-        ``error`` and reported by the server loop (``_say`` itself never raises)."""
+        ``error`` and reported by the server loop (``gtp_front.note`` itself never raises)."""
         timer = None
         t0 = time.perf_counter()
         try:
-            timer = threading.Timer(self.notice_after, _say, args=(
+            timer = threading.Timer(self.notice_after, gtp_front.note, args=(
                 "starting up: loading the network and compiling the search kernels "
                 "(the first start after installing takes up to a minute; later starts are "
                 "quick)",))
@@ -263,7 +263,7 @@ class LazyEngine:
                 timer.cancel()
             elapsed = time.perf_counter() - t0
             if self.error is None and elapsed >= self.notice_after:
-                _say(f"ready after {elapsed:.0f} s")
+                gtp_front.note(f"ready after {elapsed:.0f} s")
             self.ready.set()
 
     def get(self):
@@ -273,22 +273,12 @@ class LazyEngine:
         return self.engine
 
 
-def _say(message: str) -> None:
-    """A start-up notice on stderr; a closed or broken stderr loses the notice, nothing else."""
-    try:
-        print(f"alphago: {message}", file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
-
-
 def main(argv=None) -> int:
     ap = build_parser()
     o = resolve_options(ap, argv)
     logging.basicConfig(level=getattr(logging, str(o["log_level"]).upper(), logging.WARNING),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    from alphago import gtp_front
-
     lazy = LazyEngine(o)
     try:
         code = gtp_front.serve_lazy(lazy, sys.stdin.buffer, sys.stdout.buffer)

@@ -38,6 +38,16 @@ def _floats(n: int, kind=float):
     return parse
 
 
+def adjudication_rule(text: str) -> tuple[int, float, int]:
+    """--adjudicate MOVE,MARGIN,TIMES as ``GameConfig.adjudicate``: a whole MOVE >= 1, a
+    MARGIN > 0 points and a whole TIMES >= 1."""
+    start, margin, times = _floats(3)(text)
+    if start < 1 or margin <= 0 or times < 1 or start != int(start) or times != int(times):
+        raise argparse.ArgumentTypeError(
+            "needs a whole MOVE >= 1, MARGIN > 0 and a whole TIMES >= 1")
+    return int(start), margin, int(times)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", action="append", type=_engine, required=True,
@@ -62,7 +72,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-moves", type=int, help="move cap (default 3*size^2)")
     ap.add_argument("--scorer", choices=["internal", "players", "referee"], default="internal")
     ap.add_argument("--referee", help="GTP command of the scoring engine (--scorer referee)")
-    ap.add_argument("--adjudicate", type=_floats(3), metavar="MOVE,MARGIN,TIMES",
+    ap.add_argument("--adjudicate", type=adjudication_rule, metavar="MOVE,MARGIN,TIMES",
                     help="with --scorer referee: from move MOVE on, the referee scores the "
                          "position every 10 moves, and a side leading by MARGIN points or "
                          "more in TIMES checks in a row wins the game (e.g. 200,30,2); saves "
@@ -83,13 +93,8 @@ def main(argv=None) -> int:
         ap.error("give at least two engines with distinct names")
     if args.scorer == "referee" and not args.referee:
         ap.error("--scorer referee needs --referee COMMAND")
-    if args.adjudicate:
-        start, margin, times = args.adjudicate
-        if args.scorer != "referee":
-            ap.error("--adjudicate needs --scorer referee (the referee scores the position)")
-        if start < 1 or margin <= 0 or times < 1 or start != int(start) or times != int(times):
-            ap.error("--adjudicate needs a whole MOVE >= 1, MARGIN > 0 and a whole TIMES >= 1")
-        args.adjudicate = (int(start), margin, int(times))
+    if args.adjudicate and args.scorer != "referee":
+        ap.error("--adjudicate needs --scorer referee (the referee scores the position)")
     if args.games < 1 or args.parallel < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games and --parallel must be >= 1, --size within 5..19")
     if args.handicap:
