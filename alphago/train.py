@@ -58,6 +58,15 @@ def init_distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
+def _leave_together() -> None:
+    """Tear the process group down on every rank at once. A rank that destroyed its gloo
+    group (and exited) while rank 0 was still on its last evaluation and save could die
+    with SIGABRT ('terminate called without an active exception') as its transport
+    threads were torn down under a live peer; the barrier keeps the ranks in step."""
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     warm = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
     if cfg.schedule == "cosine":
@@ -410,7 +419,7 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
     if rank == 0:
         _save(last, model, opt, ema, step, cfg, st.active_s + clock.tick(), metrics)
     if world > 1:
-        dist.destroy_process_group()
+        _leave_together()
     return TrainResult(step, metrics, flag.stop, clock.tick())
 
 

@@ -165,7 +165,7 @@ def test_torchrun_ddp_on_cpu(shards, tmp_path):
            "--eval-positions", "64", "--checkpoint-every", "4", "--workers", "0",
            "--threads", "1", "--quiet"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.returncode == 0, res.stderr[:2500]  # the ranks' own errors, before torchrun's
     assert checkpoint.load_state(tmp_path / "ddp" / "last.pt")["step"] == 8
     assert (tmp_path / "ddp" / "log.csv").read_text().count("\n") == 3
 
