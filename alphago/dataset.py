@@ -224,21 +224,26 @@ class PositionShards:
                  feature_set: FeatureSet | str, augment: bool = True,
                  max_positions: int | None = None, per_game: int = 0, seed: int = 0):
         """``shard_dir``: one shard folder, or several (e.g. a window of self-play
-        generations; their game ids must not collide), all of one board size."""
+        generations), all of one board size. A game is a game id within one folder: two
+        folders that reuse ids (e.g. the same ``--first-id`` with another seed) stay
+        separate games for ``per_game``."""
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
             else feature_set
         self.augment = augment
         dirs = [shard_dir] if isinstance(shard_dir, (str, os.PathLike)) else list(shard_dir)
-        paths = [p for d in dirs for p in sorted(Path(d, split).glob("shard_*.npz"))]
+        paths = [(i, p) for i, d in enumerate(dirs)
+                 for p in sorted(Path(d, split).glob("shard_*.npz"))]
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
         parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS}
+        folder = []
         total = 0
-        for path in paths:
+        for i, path in paths:
             with np.load(path) as z:
                 for k in SHARD_FIELDS + TARGET_FIELDS:
                     if k in z.files:
                         parts[k].append(z[k])
+            folder.append(np.full(len(parts["move"][-1]), i, np.int64))
             total += len(parts["move"][-1])
             if max_positions and total >= max_positions:
                 break
@@ -247,7 +252,8 @@ class PositionShards:
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or self.has_targets}
         if per_game > 0:  # the paper's fix for value overfitting: few positions per game
-            keep = _indices_per_game(self.data["game"], per_game, np.random.default_rng(seed))
+            keep = _indices_per_game(_game_keys(self.data["game"], folder, len(self)),
+                                     per_game, np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
         summary = Path(dirs[0], "summary.json")
         self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
@@ -289,6 +295,16 @@ class PositionShards:
         net = symmetry.moves_in_net_frame(pm[valid], np.repeat(syms, valid.sum(1)), n)
         dense[rows, net] = pp[valid].astype(np.float32)
         return dense
+
+
+def _game_keys(game: np.ndarray, folder: list[np.ndarray], n: int) -> np.ndarray:
+    """One int64 key per position for the pair (folder index, game id), so that folders
+    reusing the same ids still count as different games."""
+    game = game.astype(np.int64)
+    if len(game) == 0:
+        return game
+    low = game - game.min()
+    return np.concatenate(folder)[:n] * (int(low.max()) + 1) + low
 
 
 def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -40,6 +40,20 @@ def test_batched_selfplay_writes_sgfs_and_shards(tmp_path):
     assert (np.bincount(shards.data["game"][idx]) <= 3).all()
 
 
+def test_per_game_keeps_folders_that_reuse_game_ids_apart(tmp_path):
+    cfg = SelfPlayConfig(games=4, size=7, komi=0.5, seed=3)
+    for name, seed in (("a", 3), ("b", 4)):  # same first id, another seed: ids collide
+        write_games(play_games(UniformEvaluator(), SelfPlayConfig(games=4, size=7, komi=0.5,
+                                                                  seed=seed)),
+                    cfg, tmp_path / name)
+    one = dataset.PositionShards(tmp_path / "a", "train", "basic", per_game=1)
+    both = dataset.PositionShards([tmp_path / "a", tmp_path / "b"], "train", "basic",
+                                  per_game=1)
+    ids_a = set(one.data["game"])
+    assert set(both.data["game"]) == ids_a  # the same ids in both folders
+    assert len(both) == 2 * len(one) == 2 * len(ids_a)  # yet one position per game each
+
+
 def test_value_net_trains_on_one_position_per_game(tmp_path):
     cfg = SelfPlayConfig(games=24, size=7, komi=0.5, seed=4)
     games = play_games(UniformEvaluator(), cfg)
