@@ -41,11 +41,9 @@ def test_batched_selfplay_writes_sgfs_and_shards(tmp_path):
 
 
 def test_per_game_keeps_folders_that_reuse_game_ids_apart(tmp_path):
-    cfg = SelfPlayConfig(games=4, size=7, komi=0.5, seed=3)
-    for name, seed in (("a", 3), ("b", 4)):  # same first id, another seed: ids collide
-        write_games(play_games(UniformEvaluator(), SelfPlayConfig(games=4, size=7, komi=0.5,
-                                                                  seed=seed)),
-                    cfg, tmp_path / name)
+    for name, seed in (("a", 3), ("b", 4)):  # the same first id, another seed: ids collide
+        cfg = SelfPlayConfig(games=4, size=7, komi=0.5, seed=seed)
+        write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / name)
     one = dataset.PositionShards(tmp_path / "a", "train", "basic", per_game=1)
     both = dataset.PositionShards([tmp_path / "a", tmp_path / "b"], "train", "basic",
                                   per_game=1)
