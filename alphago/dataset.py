@@ -251,15 +251,24 @@ class PositionShards:
         self.has_targets = all(len(parts[k]) == len(parts["move"]) for k in TARGET_FIELDS)
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or self.has_targets}
+        folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
         if per_game > 0:  # the paper's fix for value overfitting: few positions per game
-            keep = _indices_per_game(_game_keys(self.data["game"], folder, len(self)),
-                                     per_game, np.random.default_rng(seed))
+            keep = _indices_per_game(_game_keys(self.data["game"], folder), per_game,
+                                     np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
+            folder = folder[keep]
+        self._folder_starts = np.searchsorted(folder, np.arange(len(dirs)))
         summary = Path(dirs[0], "summary.json")
         self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
 
     def __len__(self) -> int:
         return len(self.data["move"])
+
+    def game_keys(self) -> np.ndarray:
+        """One int64 key per position naming its game: equal keys, same game (a game is a
+        game id within one folder)."""
+        folder = np.searchsorted(self._folder_starts, np.arange(len(self)), side="right") - 1
+        return _game_keys(self.data["game"], folder)
 
     def batch(self, indices: np.ndarray, rng: np.random.Generator | None = None,
               targets: bool = False):
@@ -297,14 +306,14 @@ class PositionShards:
         return dense
 
 
-def _game_keys(game: np.ndarray, folder: list[np.ndarray], n: int) -> np.ndarray:
+def _game_keys(game: np.ndarray, folder: np.ndarray) -> np.ndarray:
     """One int64 key per position for the pair (folder index, game id), so that folders
     reusing the same ids still count as different games."""
     game = game.astype(np.int64)
     if len(game) == 0:
         return game
     low = game - game.min()
-    return np.concatenate(folder)[:n] * (int(low.max()) + 1) + low
+    return folder.astype(np.int64) * (int(low.max()) + 1) + low
 
 
 def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

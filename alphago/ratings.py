@@ -21,6 +21,22 @@ def wilson(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mean_se_by_group(x: np.ndarray, groups: np.ndarray) -> tuple[float, float]:
+    """The mean of ``x`` and its standard error when values of one group (the positions of
+    one game) are not independent: the cluster-robust estimate, sqrt(G / (G - 1) *
+    sum over groups of (sum of x - mean)^2) / N. NaN for the error below two groups."""
+    x = np.asarray(x, np.float64)
+    if len(x) == 0:
+        return math.nan, math.nan
+    mean = float(x.mean())
+    _, g = np.unique(groups, return_inverse=True)
+    n_groups = int(g.max()) + 1
+    if n_groups < 2:
+        return mean, math.nan
+    sums = np.bincount(g, weights=x - mean, minlength=n_groups)
+    return mean, math.sqrt(n_groups / (n_groups - 1) * float((sums ** 2).sum())) / len(x)
+
+
 def elo_from_p(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return -400 * math.log10(1 / p - 1)

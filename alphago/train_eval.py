@@ -54,6 +54,25 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
     return out
 
 
+@torch.no_grad()
+def value_errors(model, shards: PositionShards, device: torch.device,
+                 batch_size: int = 256) -> np.ndarray:
+    """The value head's squared error on each position of ``shards``, no symmetry; NaN
+    where the game's result is unknown (outcome 0)."""
+    model.eval()
+    out = np.full(len(shards), np.nan)
+    for s in range(0, len(shards), batch_size):
+        idx = np.arange(s, min(len(shards), s + batch_size))
+        planes, _, outcomes = shards.batch(idx)
+        x = torch.from_numpy(planes).to(device).float().contiguous(
+            memory_format=torch.channels_last)
+        value = model(x)[1].float().cpu().numpy()
+        known = outcomes != 0
+        out[idx[known]] = (value[known] - outcomes[known]) ** 2
+    model.train()
+    return out
+
+
 def _csv_append(path: Path, row: dict) -> None:
     new = not path.exists()
     with path.open("a", newline="") as f:

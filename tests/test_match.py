@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alphago import match, match_game, ratings
@@ -21,6 +22,17 @@ def test_wilson_and_elo_formulas():
     assert ratings.elo_from_p(0.5) == pytest.approx(0.0)
     assert ratings.elo_from_p(0.75) == pytest.approx(190.85, abs=0.1)
     assert ratings.elo_from_p(1.0) > 2000
+
+
+def test_mean_and_its_error_count_each_game_once():
+    x = np.array([1.0, 3.0, 5.0, 7.0])
+    # four independent games: the usual standard error, sample std / sqrt(n)
+    mean, se = ratings.mean_se_by_group(x, np.arange(4))
+    assert mean == 4.0 and se == pytest.approx(np.std(x, ddof=1) / 2)
+    # two games of two positions: game sums -4 and +4 -> sqrt(2 / 1 * 32) / 4 = 2
+    mean, se = ratings.mean_se_by_group(x, np.array([7, 7, 9, 9]))
+    assert mean == 4.0 and se == pytest.approx(2.0)
+    assert np.isnan(ratings.mean_se_by_group(x, np.zeros(4))[1])  # one game: unknown
 
 
 def test_sprt():

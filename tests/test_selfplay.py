@@ -50,6 +50,12 @@ def test_per_game_keeps_folders_that_reuse_game_ids_apart(tmp_path):
     ids_a = set(one.data["game"])
     assert set(both.data["game"]) == ids_a  # the same ids in both folders
     assert len(both) == 2 * len(one) == 2 * len(ids_a)  # yet one position per game each
+    assert len(np.unique(both.game_keys())) == len(both)
+    every = dataset.PositionShards([tmp_path / "a", tmp_path / "b"], "train", "basic")
+    keys = every.game_keys()
+    assert len(np.unique(keys)) == 2 * len(ids_a)
+    for k in np.unique(keys):  # a key is one game: one id, one run of positions
+        assert len(np.unique(every.data["game"][keys == k])) == 1
 
 
 def test_value_net_trains_on_one_position_per_game(tmp_path):
@@ -247,3 +253,41 @@ def test_search_player_under_self_play_rules_passes_only_when_nothing_is_left():
     eyes = black_wall([p for p in range(25) if p not in (0, 12)])
     assert not eyes.sensible_moves()[:25].any()
     assert ruled.genmove(eyes).move == eyes.pass_move
+
+
+def test_eval_value_compares_nets_on_the_same_positions(tmp_path, capsys):
+    import json
+
+    from alphago import checkpoint, train_eval
+    from alphago.cli import eval_value
+
+    cfg = SelfPlayConfig(games=12, size=7, komi=0.5, seed=6)
+    write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / "sp", val_fraction=0.3)
+    torch.manual_seed(1)
+    paths = []
+    for k, heads in enumerate(("value", "both")):
+        paths.append(tmp_path / f"net{k}.pt")
+        checkpoint.save(paths[-1], build_model(ModelConfig(board_size=7, filters=8, depth=1,
+                                                           heads=heads)))
+    argv = ["--shards", str(tmp_path / "sp"), "--per-game", "3", "--json"]
+    assert eval_value.main(argv + ["--model", str(paths[0]), "--model", str(paths[1])]) == 0
+    out = json.loads(capsys.readouterr().out)
+    first, second = out[str(paths[0])], out[str(paths[1])]
+    assert first["games"] == 12 and first["positions"] == second["positions"] <= 36
+    # the difference is the two MSEs' difference, on the same positions
+    assert second["diff_vs_first"] == pytest.approx(second["value_mse"] - first["value_mse"],
+                                                    abs=2e-4)
+    assert first["se"] > 0 and second["diff_se"] > 0
+    # each MSE is the plain mean of the per-position squared errors
+    net, _ = checkpoint.load_model(paths[1])
+    errs = [train_eval.value_errors(net, dataset.PositionShards(
+        tmp_path / "sp", split, "basic", augment=False, per_game=3, seed=1), torch.device("cpu"))
+        for split in ("train", "val")]
+    assert second["value_mse"] == pytest.approx(float(np.nanmean(np.concatenate(errs))),
+                                                abs=1e-4)
+    # a net compared with itself differs by exactly nothing
+    assert eval_value.main(argv + ["--model", str(paths[0]), "--model", str(paths[0])]) == 0
+    same = json.loads(capsys.readouterr().out)[str(paths[0])]
+    assert same["value_mse"] == first["value_mse"] and same["diff_vs_first"] == 0
+    with pytest.raises(SystemExit):
+        eval_value.main(["--shards", str(tmp_path / "nowhere"), "--model", str(paths[0])])

@@ -8,6 +8,12 @@
 Each game contributes ``--per-game`` positions (1: the paper's measure, one position a
 game, drawn with ``--seed``; 0: every position), the same ones for every model; games
 without a known result are left out. Both splits of each shard folder are read.
+
+Each MSE comes with its standard error, and each model after the first with its difference
+from the first, position by position on the same positions, and that difference's standard
+error: the paired comparison is far tighter than two separate errors (the positions that
+are hard for one net are hard for the other). The errors count a game once, however many of
+its positions are drawn (positions of one game are not independent).
 """
 
 from __future__ import annotations
@@ -17,6 +23,48 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
+
+def _errors(model, shards: list[str], per_game: int, seed: int):
+    """Squared errors and game keys over both splits (NaN where the result is unknown)."""
+    import torch
+
+    from alphago import dataset
+    from alphago.train_eval import value_errors
+
+    errs, keys = [], []
+    for i, split in enumerate(("train", "val")):
+        try:
+            data = dataset.PositionShards(shards, split, model.cfg.feature_set, augment=False,
+                                          per_game=per_game, seed=seed)
+        except FileNotFoundError:
+            continue
+        errs.append(value_errors(model, data, torch.device("cpu")))
+        keys.append(np.stack([np.full(len(data), i), data.game_keys()], 1))
+    if not errs:
+        return np.zeros(0), np.zeros((0, 2), np.int64)
+    return np.concatenate(errs), np.concatenate(keys)
+
+
+def compare(errors: list[np.ndarray], keys: np.ndarray) -> list[dict]:
+    """Per model: value_mse and its se over the positions with a known result, and for each
+    model after the first diff_vs_first (its MSE minus the first's on the same positions)
+    with diff_se."""
+    from alphago.ratings import mean_se_by_group
+
+    known = ~np.isnan(errors[0])
+    games = np.unique(keys[known], axis=0, return_inverse=True)[1].ravel()
+    out = []
+    for k, e in enumerate(errors):
+        mse, se = mean_se_by_group(e[known], games)
+        row = {"value_mse": round(mse, 4), "se": round(se, 4), "positions": int(known.sum()),
+               "games": int(games.max()) + 1 if len(games) else 0}
+        if k > 0:
+            diff, dse = mean_se_by_group(e[known] - errors[0][known], games)
+            row.update(diff_vs_first=round(diff, 4), diff_se=round(dse, 4))
+        out.append(row)
+    return out
 
 
 def main(argv=None) -> int:
@@ -31,11 +79,12 @@ def main(argv=None) -> int:
     for d in args.shards:
         if not Path(d).is_dir():
             ap.error(f"no such shard folder: {d}")
-    import torch
+    if args.per_game < 0:
+        ap.error("--per-game must be 0 (all positions) or more")
 
-    from alphago import checkpoint, dataset, train
+    from alphago import checkpoint
 
-    results = {}
+    errors, keys = [], None
     for path in args.model:
         try:
             model, _ = checkpoint.load_model(path)
@@ -43,26 +92,23 @@ def main(argv=None) -> int:
             ap.error(str(exc))
         if model.cfg.heads == "policy":
             ap.error(f"{path} has no value head")
-        total, count = 0.0, 0
-        for split in ("train", "val"):
-            try:
-                data = dataset.PositionShards(args.shards, split, model.cfg.feature_set,
-                                              augment=False, per_game=args.per_game,
-                                              seed=args.seed)
-            except FileNotFoundError:
-                continue
-            known = int((data.data["outcome"] != 0).sum())
-            res = train.evaluate(model, data, torch.device("cpu"), len(data))
-            if known:
-                total += res["value_mse"] * known
-                count += known
-        results[path] = {"value_mse": round(total / count, 4) if count else None,
-                         "positions": count}
+        e, k = _errors(model, args.shards, args.per_game, args.seed)
+        if keys is not None and not np.array_equal(k, keys):
+            ap.error(f"{path} reads other positions than {args.model[0]} (another board size?)")
+        errors.append(e)
+        keys = k
+    if len(keys) == 0 or np.isnan(errors[0]).all():
+        ap.error("no position with a known result in those shards")
+    results = dict(zip(args.model, compare(errors, keys)))
     if args.json:
         print(json.dumps({"per_game": args.per_game, "shards": args.shards, **results}))
-    else:
-        for path, r in results.items():
-            print(f"{r['value_mse']}  ({r['positions']} positions)  {path}")
+        return 0
+    first = args.model[0]
+    for path, r in results.items():
+        diff = (f"  {r['diff_vs_first']:+.4f} +- {r['diff_se']:.4f} against {first}"
+                if "diff_vs_first" in r else "")
+        print(f"{r['value_mse']:.4f} +- {r['se']:.4f}  ({r['positions']} positions, "
+              f"{r['games']} games)  {path}{diff}")
     return 0
 
 
