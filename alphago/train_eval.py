@@ -74,12 +74,33 @@ def value_errors(model, shards: PositionShards, device: torch.device,
 
 
 def _csv_append(path: Path, row: dict) -> None:
-    new = not path.exists()
+    """Append ``row`` under the file's header. A run resumed with other loss parts (a
+    teacher added or dropped) logs other columns: a column the header lacks is added to it
+    (the file is rewritten, older rows empty there), one the row lacks is left empty."""
+    header = []
+    if path.exists() and path.stat().st_size:
+        with path.open(newline="") as f:
+            header = next(csv.reader(f), [])
+    added = [k for k in row if k not in header]
+    if header and added:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        _csv_write(path, header + added, rows)
     with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
+        w = csv.DictWriter(f, fieldnames=header + added, restval="")
+        if not header:
             w.writeheader()
         w.writerow(row)
+
+
+def _csv_write(path: Path, fields: list[str], rows: list[dict]) -> None:
+    """The whole file anew, through a temporary file (a kill leaves the old one whole)."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
 
 
 def forget_log_after(path: Path, step: int) -> None:
@@ -92,12 +113,7 @@ def forget_log_after(path: Path, step: int) -> None:
     keep = [r for r in rows if int(r["step"]) <= step]
     if len(keep) == len(rows) or not rows:
         return
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(keep)
-    tmp.replace(path)
+    _csv_write(path, list(rows[0]), keep)
 
 
 def _tensorboard(run_dir: Path):

@@ -541,3 +541,23 @@ def test_kl_anchor_holds_the_policy_near_its_start(shards, tmp_path):
     bad = TrainConfig(total_steps=1, workers=0, kl_weight=1.0, kl_anchor=str(tmp_path / "nine.pt"))
     with pytest.raises(ValueError, match="board size"):
         train(str(out), str(tmp_path / "bad2"), mcfg, bad, "cpu", progress=False)
+
+
+def test_log_keeps_its_columns_when_a_resumed_run_logs_other_ones(tmp_path):
+    import csv
+
+    from alphago.train_eval import _csv_append, forget_log_after
+
+    log = tmp_path / "log.csv"
+    _csv_append(log, {"step": 1, "train_kl": 0.5, "val_top1": 0.4})
+    _csv_append(log, {"step": 2, "val_top1": 0.41})  # the teacher dropped: no kl
+    _csv_append(log, {"step": 3, "val_top1": 0.42, "val_sp_value_mse": 0.7})  # a new column
+    rows = list(csv.DictReader(log.open()))
+    assert [r["step"] for r in rows] == ["1", "2", "3"]
+    assert [r["val_top1"] for r in rows] == ["0.4", "0.41", "0.42"]
+    assert [r["train_kl"] for r in rows] == ["0.5", "", ""]
+    assert [r["val_sp_value_mse"] for r in rows] == ["", "", "0.7"]
+    forget_log_after(log, 2)
+    rows = list(csv.DictReader(log.open()))
+    assert [r["step"] for r in rows] == ["1", "2"] and rows[1]["val_top1"] == "0.41"
+    assert not log.with_suffix(".tmp").exists()
