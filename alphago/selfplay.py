@@ -70,9 +70,11 @@ class SearchSelfPlayConfig:
 
 
 def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
-               names: tuple[str, str] = ("current", "current")) -> list[SelfPlayGame]:
+               names: tuple[str, str] = ("current", "current"),
+               starts: list[Position] | None = None) -> list[SelfPlayGame]:
     """Play ``cfg.games`` games; with ``white_ev`` the evaluators swap colours every other
-    game so that each side plays both colours."""
+    game so that each side plays both colours. ``starts``: play one game on from (a copy
+    of) each of these positions instead, their moves counting toward ``greedy_after``."""
     from alphago.player import PolicyPlayer
 
     rng = np.random.default_rng(cfg.seed)
@@ -80,10 +82,11 @@ def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | N
     players = {id(ev): PolicyPlayer(ev, cfg.temperature, rng, playout_rules=True)
                for ev in (black_ev, white_ev)}  # the gate's --playout-rules player
     max_moves = cfg.max_moves or 2 * cfg.size * cfg.size
-    positions = [Position(cfg.size, cfg.komi, superko=True) for _ in range(cfg.games)]
+    positions = ([p.copy() for p in starts] if starts is not None else
+                 [Position(cfg.size, cfg.komi, superko=True) for _ in range(cfg.games)])
     sides = [(black_ev, white_ev) if g % 2 == 0 else (white_ev, black_ev)
-             for g in range(cfg.games)]
-    active = list(range(cfg.games))
+             for g in range(len(positions))]
+    active = list(range(len(positions)))
     while active:
         by_ev: dict[int, list[int]] = {}
         for g in active:

@@ -291,3 +291,50 @@ def test_eval_value_compares_nets_on_the_same_positions(tmp_path, capsys):
     assert same["value_mse"] == first["value_mse"] and same["diff_vs_first"] == 0
     with pytest.raises(SystemExit):
         eval_value.main(["--shards", str(tmp_path / "nowhere"), "--model", str(paths[0])])
+
+
+def test_self_play_continues_from_given_positions():
+    cfg = SelfPlayConfig(games=1, size=7, komi=0.5, seed=2, greedy_after=4)
+    from alphago.board import Position
+
+    start = Position(7, 0.5, superko=True)
+    for p in (8, 40, 16):
+        start.play(p)
+    games = play_games(UniformEvaluator(), cfg, starts=[start, start, start])
+    assert len(games) == 3 and start.move_number == 3  # the start itself is left alone
+    for g in games:
+        assert [p for _, p in g.moves[:3]] == [8, 40, 16] and len(g.moves) > 3
+        assert g.winner in (1, 2)
+
+
+def test_outcome_noise_floor_from_replays(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        import outcome_noise
+    finally:
+        sys.path.remove(str(root / "scripts"))
+    # p = 1, 1/2, 0 with two replays: 4 p (1 - p) x 2 / 1 = 0, 2, 0
+    wins = np.array([[1, 1], [1, 0], [0, 0]], float)
+    assert outcome_noise.floor_per_position(wins).tolist() == [0.0, 2.0, 0.0]
+    # p = 3/4 with four replays: 4 x 3/16 x 4/3 = 1
+    assert outcome_noise.floor_per_position(np.array([[1, 1, 1, 0.0]])) == pytest.approx(1.0)
+    cfg = SelfPlayConfig(games=6, size=7, komi=0.5, seed=8)
+    write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / "sp")
+    net = tmp_path / "net.pt"
+    from alphago import checkpoint
+
+    checkpoint.save(net, build_model(ModelConfig(board_size=7, filters=8, depth=1)))
+    res = subprocess.run([sys.executable, str(root / "scripts" / "outcome_noise.py"),
+                          str(tmp_path / "sp" / "sgf"), "--model", str(net), "--device", "cpu",
+                          "--replays", "3", "--json"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["positions"] == 6 and out["replays"] == 3
+    assert 0 <= out["all"]["mse_floor"] <= 1.5  # 4 p (1 - p) x 3/2 is at most 1.5
