@@ -63,11 +63,14 @@ def main(argv=None) -> int:
     ap.add_argument("--replays", type=int, default=2)
     ap.add_argument("--max-games", type=int, default=None)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=256, help="games played at once")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.replays < 2:
         ap.error("--replays must be 2 or more")
+    if args.chunk < 1:
+        ap.error("--chunk must be 1 or more")
 
     from alphago.evaluator import make_evaluator
     from alphago.selfplay import SelfPlayConfig, play_games
@@ -76,11 +79,15 @@ def main(argv=None) -> int:
     if not drawn:
         ap.error("no game with a known winner in those sources")
     starts = [pos for pos, _ in drawn for _ in range(args.replays)]
-    ev = make_evaluator(args.model, args.device, batch_size=len(starts))
-    cfg = SelfPlayConfig(games=len(starts), size=starts[0].size, komi=starts[0].komi,
-                         temperature=args.temperature, greedy_after=args.greedy_after,
-                         seed=args.seed)
-    games = play_games(ev, cfg, starts=starts)
+    chunk = min(args.chunk, len(starts))
+    ev = make_evaluator(args.model, args.device, batch_size=chunk)
+    games = []
+    for c in range(0, len(starts), chunk):  # a few hundred games at a time bound the memory
+        part = starts[c:c + chunk]
+        cfg = SelfPlayConfig(games=len(part), size=part[0].size, komi=part[0].komi,
+                             temperature=args.temperature, greedy_after=args.greedy_after,
+                             seed=args.seed + c)
+        games += play_games(ev, cfg, starts=part)
     wins = np.array([g.winner == BLACK for g in games], float).reshape(-1, args.replays)
     floor = floor_per_position(wins)
     moves = np.array([pos.move_number for pos, _ in drawn])
