@@ -302,6 +302,9 @@ def _optimizer(st: _Start, dev: torch.device, cfg: TrainConfig, world: int):
     ema = make_ema(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if ema is not None and st.ema_state is not None:
         ema.module.load_state_dict(st.ema_state)
+        # a restored average goes on averaging: at a count of 0 the next update would
+        # overwrite it with the trained weights, losing the average at every resume
+        ema.n_averaged.fill_(1)
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     return opt, ema, ddp
 

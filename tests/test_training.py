@@ -119,6 +119,27 @@ def test_tiny_training_lowers_loss_and_resumes(shards, tmp_path):
     assert checkpoint.load_state(tmp_path / "run" / "last.pt")["step"] == 130
 
 
+def test_resumed_run_goes_on_averaging_its_weights(shards, tmp_path):
+    out, _ = shards
+    mcfg = ModelConfig(filters=8, depth=1)
+    tcfg = TrainConfig(batch_size=16, lr=0.05, warmup_steps=0, total_steps=100, eval_every=1000,
+                       checkpoint_every=1000, workers=0, seed=3, ema_decay=0.9)
+    train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu", max_steps=20, progress=False)
+    first = checkpoint.load_state(tmp_path / "run" / "last.pt")
+    train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu", resume=True, max_steps=1,
+          progress=False)
+    second = checkpoint.load_state(tmp_path / "run" / "last.pt")
+    assert second["step"] == 21
+    name = "stem.0.weight" if "stem.0.weight" in second["weights"] else next(
+        k for k, v in second["weights"].items() if v.is_floating_point() and v.dim() == 4)
+    e0 = first["extra"]["ema_weights"][name].float()
+    w1 = second["weights"][name].float()
+    e1 = second["extra"]["ema_weights"][name].float()
+    expected = 0.9 * e0 + 0.1 * w1  # one more step of the average, not a fresh copy
+    assert (e1 - expected).abs().max() < 0.02 * expected.abs().max()
+    assert (e1 - w1).abs().max() > 0.1 * (e0 - w1).abs().max()
+
+
 def test_checkpoint_round_trip_and_errors(tmp_path):
     cfg = ModelConfig(arch="alphago", filters=8, depth=3, feature_set="alphago")
     model = build_model(cfg)
