@@ -18,22 +18,35 @@ from alphago.dataset import PositionShards
 log = logging.getLogger("alphago.train")
 
 
-@torch.no_grad()
+def _outputs(model, shards: PositionShards, device: torch.device, n: int, batch_size: int,
+             autocast: bool = False):
+    """The net's (logits, value) on the first ``n`` positions, batch by batch, no symmetry,
+    with each batch's indices, moves and outcomes; the net is in eval mode meanwhile."""
+    model.eval()
+    try:
+        with torch.no_grad():
+            for s in range(0, n, batch_size):
+                idx = np.arange(s, min(n, s + batch_size))
+                planes, moves, outcomes = shards.batch(idx)
+                x = torch.from_numpy(planes).to(device).float().contiguous(
+                    memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                    logits, value = model(x)
+                yield idx, logits, value, moves, outcomes
+    finally:
+        model.train()
+
+
 def evaluate(model, shards: PositionShards, device: torch.device, max_positions: int,
              batch_size: int = 256, autocast: bool = False) -> dict:
     """top1, top5, nll (and value mse) over the first positions of a split, no symmetry."""
-    model.eval()
     n = min(len(shards), max_positions)
     sums = {"top1": 0.0, "top5": 0.0, "nll": 0.0, "value_mse": 0.0}
     has_policy = has_value = False
     known = 0
-    for s in range(0, n, batch_size):
-        planes, moves, outcomes = shards.batch(np.arange(s, min(n, s + batch_size)))
-        x = torch.from_numpy(planes).to(device).float().contiguous(
-            memory_format=torch.channels_last)
+    for _, logits, value, moves, outcomes in _outputs(model, shards, device, n, batch_size,
+                                                      autocast):
         y = torch.from_numpy(moves).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            logits, value = model(x)
         if logits is not None:
             has_policy = True
             logits = logits.float()
@@ -45,7 +58,6 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
             z = torch.from_numpy(outcomes).to(device)
             sums["value_mse"] += ((z != 0) * (value.float() - z) ** 2).sum().item()
             known += int((z != 0).sum().item())
-    model.train()
     out = {"positions": n}
     if has_policy:
         out.update({k: sums[k] / n for k in ("top1", "top5", "nll")})
@@ -54,22 +66,15 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
     return out
 
 
-@torch.no_grad()
 def value_errors(model, shards: PositionShards, device: torch.device,
                  batch_size: int = 256) -> np.ndarray:
     """The value head's squared error on each position of ``shards``, no symmetry; NaN
     where the game's result is unknown (outcome 0)."""
-    model.eval()
     out = np.full(len(shards), np.nan)
-    for s in range(0, len(shards), batch_size):
-        idx = np.arange(s, min(len(shards), s + batch_size))
-        planes, _, outcomes = shards.batch(idx)
-        x = torch.from_numpy(planes).to(device).float().contiguous(
-            memory_format=torch.channels_last)
-        value = model(x)[1].float().cpu().numpy()
+    for idx, _, value, _, outcomes in _outputs(model, shards, device, len(shards), batch_size):
+        value = value.float().cpu().numpy()
         known = outcomes != 0
         out[idx[known]] = (value[known] - outcomes[known]) ** 2
-    model.train()
     return out
 
 

@@ -41,7 +41,7 @@ def draw_positions(sources: list[str], seed: int, max_games: int | None):
         if not rec.winner or rec.handicap or rec.setup_black or rec.setup_white:
             continue
         k = int(rng.integers(0, len(rec.moves)))
-        out.append((rec.position_after(k, superko=True), rec.komi))
+        out.append(rec.position_after(k, superko=True))
         if max_games and len(out) >= max_games:
             break
     return out
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     drawn = draw_positions(args.sources, args.seed, args.max_games)
     if not drawn:
         ap.error("no game with a known winner in those sources")
-    starts = [pos for pos, _ in drawn for _ in range(args.replays)]
+    starts = [pos for pos in drawn for _ in range(args.replays)]
     chunk = min(args.chunk, len(starts))
     ev = make_evaluator(args.model, args.device, batch_size=chunk)
     games = []
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         games += play_games(ev, cfg, starts=part)
     wins = np.array([g.winner == BLACK for g in games], float).reshape(-1, args.replays)
     floor = floor_per_position(wins)
-    moves = np.array([pos.move_number for pos, _ in drawn])
+    moves = np.array([pos.move_number for pos in drawn])
     ids = np.arange(len(drawn))
     out = {"positions": len(drawn), "replays": args.replays, "model": args.model}
     for name, rows in (("all", moves >= 0), ("sampled", moves < args.greedy_after),

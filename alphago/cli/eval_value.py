@@ -26,25 +26,27 @@ from pathlib import Path
 import numpy as np
 
 
-def _errors(model, shards: list[str], per_game: int, seed: int):
-    """Squared errors and game keys over both splits (NaN where the result is unknown)."""
-    import torch
-
+def _splits(shards: list[str], feature_set: str, per_game: int, seed: int) -> list:
+    """The positions of both splits that exist (the same positions whatever the feature
+    set: it changes only the planes)."""
     from alphago import dataset
-    from alphago.train_eval import value_errors
 
-    errs, keys = [], []
-    for i, split in enumerate(("train", "val")):
+    out = []
+    for split in ("train", "val"):
         try:
-            data = dataset.PositionShards(shards, split, model.cfg.feature_set, augment=False,
-                                          per_game=per_game, seed=seed)
+            out.append(dataset.PositionShards(shards, split, feature_set, augment=False,
+                                              per_game=per_game, seed=seed))
         except FileNotFoundError:
             continue
-        errs.append(value_errors(model, data, torch.device("cpu")))
-        keys.append(np.stack([np.full(len(data), i), data.game_keys()], 1))
-    if not errs:
-        return np.zeros(0), np.zeros((0, 2), np.int64)
-    return np.concatenate(errs), np.concatenate(keys)
+    return out
+
+
+def _game_keys(splits: list) -> np.ndarray:
+    """[positions, 2]: (split, game key), one row a position, in the order of the errors."""
+    if not splits:
+        return np.zeros((0, 2), np.int64)
+    return np.concatenate([np.stack([np.full(len(d), i), d.game_keys()], 1)
+                           for i, d in enumerate(splits)])
 
 
 def compare(errors: list[np.ndarray], keys: np.ndarray) -> list[dict]:
@@ -82,9 +84,12 @@ def main(argv=None) -> int:
     if args.per_game < 0:
         ap.error("--per-game must be 0 (all positions) or more")
 
-    from alphago import checkpoint
+    import torch
 
-    errors, keys = [], None
+    from alphago import checkpoint
+    from alphago.train_eval import value_errors
+
+    errors, splits = [], {}  # the shards are read once per feature set
     for path in args.model:
         try:
             model, _ = checkpoint.load_model(path)
@@ -92,11 +97,12 @@ def main(argv=None) -> int:
             ap.error(str(exc))
         if model.cfg.heads == "policy":
             ap.error(f"{path} has no value head")
-        e, k = _errors(model, args.shards, args.per_game, args.seed)
-        if keys is not None and not np.array_equal(k, keys):
-            ap.error(f"{path} reads other positions than {args.model[0]} (another board size?)")
-        errors.append(e)
-        keys = k
+        fs = model.cfg.feature_set
+        if fs not in splits:
+            splits[fs] = _splits(args.shards, fs, args.per_game, args.seed)
+        errors.append(np.concatenate([value_errors(model, d, torch.device("cpu"))
+                                      for d in splits[fs]] or [np.zeros(0)]))
+    keys = _game_keys(next(iter(splits.values())))
     if len(keys) == 0 or np.isnan(errors[0]).all():
         ap.error("no position with a known result in those shards")
     results = dict(zip(args.model, compare(errors, keys)))
