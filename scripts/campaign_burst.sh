@@ -10,9 +10,15 @@
 # On a lent machine (the archive and the sgfmill wheel travel as carried, ignored paths):
 #   mkdir -p .burst .whl && cp ../shared/data/pro_games.tar.gz .burst/
 #   pip download --no-deps --only-binary=:all: -d .whl sgfmill
-#   run: STATE=data/campaign/state_10x96.pt bash scripts/campaign_burst.sh $OUT 9
-#        (carry: .burst, .whl; STATE: the campaign to continue, here the 10x96 net grown
-#        from the 6x64 one; its data offset comes from the state)
+#   run: STATE=data/campaign/state_6x64_kd.pt bash scripts/campaign_burst.sh runs/bo 8
+#        (carry: .burst, .whl; STATE: the campaign to continue; its data offset comes from
+#        the state), then copy the few files wanted from runs/bo to $OUT (at most 8 come
+#        back: state.pt, candidate.pt, burst.log, burst_log.csv, ...)
+#   the tracked files, the archive and the wheel travel together (64 MiB at most): move
+#   large tracked files the call does not need (other campaigns' states) out of the
+#   checkout for the call. While the machine is still warm, a second call continues in
+#   place with what is left of the 15 minutes, without preparing or playing again:
+#   STATE=runs/bo/state.pt DECAY_PCT=0 bash scripts/campaign_burst.sh runs/bo 4
 # then here: cp FILES_AT/state.pt over that state file and commit it.
 #
 # env: PYTHON (python3), ARCHIVE (.burst/pro_games.tar.gz), STATE (data/campaign/state.pt),
@@ -22,7 +28,8 @@
 #      loading: nproc - 2), WORK (scratch, runs/campaign_burst), MAX_GAMES (all; small for
 #      a rehearsal), EVAL_EVERY (500), WHEELS (.whl), SELFPLAY_S (150: seconds of self-play of
 #      the campaign's net on half the cores, while the positions are prepared on the other
-#      half, whose games train the value head beside the pro outcomes; 0: none),
+#      half, whose games train the value head beside the pro outcomes; 0: none; by
+#      default 0 when WORK already holds self-play folders from an earlier call),
 #      VALUE_BATCH (128 self-play rows a batch), VALUE_PER_GAME (32 positions a game),
 #      DECAY_PCT (25: the last quarter of the training time decays the rate to zero on a
 #      branch, giving OUT_DIR/candidate.pt; the state stays at the stable rate),
@@ -77,8 +84,13 @@ fi
 log_torch
 
 # 1. self-play games of the campaign's net for the value head (in the background) and
-#    positions from the archive, in parallel (about 13 M positions from the pro archive)
-if [ -f "$STATE" ]; then SELFPLAY_S=${SELFPLAY_S:-150}; else SELFPLAY_S=${SELFPLAY_S:-0}; fi
+#    positions from the archive, in parallel (about 13 M positions from the pro archive).
+#    A second call on the same (warm) machine finds both in WORK and goes straight to
+#    training: its shards are kept, and its self-play folders are used again unless
+#    SELFPLAY_S asks for more.
+HAVE_SP=$(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null | wc -l)
+if [ -f "$STATE" ] && [ "$HAVE_SP" = 0 ]; then SELFPLAY_S=${SELFPLAY_S:-150}
+else SELFPLAY_S=${SELFPLAY_S:-0}; fi
 SP_PROCS=$(( PROCS > 1 ? PROCS / 2 : 1 ))
 if [ "$SELFPLAY_S" -gt 0 ]; then
     cp "$STATE" "$WORK/selfplay_model.pt"
@@ -98,11 +110,9 @@ if [ ! -f "$WORK/shards/summary.json" ]; then
 fi
 log "shards ready: $(tail -c 300 "$WORK/shards/summary.json" | tr -d '\n ' | head -c 200)"
 VALUE_SHARDS=()
-if [ "$SELFPLAY_S" -gt 0 ]; then
-    wait "$SP_PID"
-    mapfile -t VALUE_SHARDS < <(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null)
-    log "self-play shard folders for the value head: ${#VALUE_SHARDS[@]}"
-fi
+[ "$SELFPLAY_S" -gt 0 ] && wait "$SP_PID"
+mapfile -t VALUE_SHARDS < <(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null)
+[ ${#VALUE_SHARDS[@]} -gt 0 ] && log "self-play shard folders for the value head: ${#VALUE_SHARDS[@]}"
 
 # 2. the campaign, for what is left of the time (90 s kept for loading the positions twice,
 #    the final checkpoints and the copies)
@@ -110,7 +120,8 @@ LEFT=$(( MINUTES * 60 - ($(date +%s) - START) - 90 - SCALING_S ))
 if [ "$LEFT" -lt 30 ]; then
     log "no time left for training ($LEFT s)"; exit 1
 fi
-[ -f "$STATE" ] && cp "$STATE" "$OUT/state.pt"
+# (a second call may continue the first one's state in place: STATE=OUT/state.pt)
+[ -f "$STATE" ] && { [ "$STATE" -ef "$OUT/state.pt" ] || cp "$STATE" "$OUT/state.pt"; }
 DECAY_S=$(( LEFT * DECAY_PCT / 100 ))
 STABLE_S=$(( LEFT - DECAY_S ))
 COMMON=(--device "$DEVICE" --bf16 on --nice 0 --run-dir "$WORK/run" --state "$OUT/state.pt"
