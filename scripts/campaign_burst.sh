@@ -111,7 +111,9 @@ fi
 log "shards ready: $(tail -c 300 "$WORK/shards/summary.json" | tr -d '\n ' | head -c 200)"
 VALUE_SHARDS=()
 [ "$SELFPLAY_S" -gt 0 ] && wait "$SP_PID"
-mapfile -t VALUE_SHARDS < <(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null)
+if [ "$SELFPLAY_S" -gt 0 ] || [ -f "$STATE" ]; then  # a fresh net: only self-play it asked for
+    mapfile -t VALUE_SHARDS < <(ls -d "$WORK"/vb/sp/w*/ 2>/dev/null)
+fi
 [ ${#VALUE_SHARDS[@]} -gt 0 ] && log "self-play shard folders for the value head: ${#VALUE_SHARDS[@]}"
 
 # 2. the campaign, for what is left of the time (90 s kept for loading the positions twice,
