@@ -83,6 +83,9 @@ class TrainConfig:
     kl_anchor: str | None = None
 
 
+NN_COALESCE_MODES = ("auto", "on", "off")
+
+
 @dataclasses.dataclass(frozen=True)
 class SearchConfig:
     """Every MCTS setting (AlphaGo's values where the paper gives them), validated on
@@ -108,6 +111,7 @@ class SearchConfig:
     reuse_max_fill: float = 0.8
     ponder_fill: float = 0.5
     root_symmetries: int = 1
+    nn_coalesce: str = "auto"
     seed: int = 0
 
     def __post_init__(self):
@@ -130,6 +134,8 @@ class SearchConfig:
             (0.0 < self.reuse_max_fill <= 1.0, "reuse_max_fill must be within (0, 1]"),
             (0.0 < self.ponder_fill <= 1.0, "ponder_fill must be within (0, 1]"),
             (self.root_symmetries in (1, 8), "root_symmetries must be 1 or 8"),
+            (self.nn_coalesce in NN_COALESCE_MODES,
+             f"nn_coalesce must be one of {', '.join(NN_COALESCE_MODES)}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -159,6 +165,8 @@ SEARCH_HELP = {
     "ponder_fill": "pondering stops at this fraction of the nodes",
     "root_symmetries": "8: the root's priors averaged over the board's 8 symmetries (one "
                        "batch of 8 a move), 1: one view, as every other node",
+    "nn_coalesce": "merge the search threads' concurrent network calls into one call: on, "
+                   "off, or auto (on for a GPU with several threads)",
     "seed": "random seed",
 }
 

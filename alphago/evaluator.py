@@ -18,6 +18,7 @@ import numpy as np
 
 from alphago import features, symmetry
 from alphago.board import Position
+from alphago.config import NN_COALESCE_MODES
 
 log = logging.getLogger("alphago.evaluator")
 
@@ -182,6 +183,113 @@ class PolicyValueEvaluator:
         return priors, values
 
 
+class CoalescingEvaluator:
+    """Calls made at the same time by several search threads become one call of
+    ``inner`` (the batching of KataGo's and Leela Zero's network servers). A thread that
+    finds the network idle runs its own batch together with every batch queued while the
+    last call ran (up to ``max_positions``); the others wait for their share of the
+    results. Nothing waits for a batch to fill, so a lone thread pays nothing. Worth it
+    where calls queue for one device anyway (a GPU: one large batch in the time of a
+    small one), not where each thread has a CPU core of its own."""
+
+    def __init__(self, inner: Evaluator, max_positions: int = 1024):
+        self.inner = inner
+        self.feature_set = inner.feature_set
+        self.has_policy, self.has_value = inner.has_policy, inner.has_value
+        self.max_positions = max(1, int(max_positions))
+        self._cv = threading.Condition()
+        self._queue: list[_Call] = []
+        self._running = False
+        self.calls = self.requests = 0  # calls of ``inner``, and the batches they served
+
+    def evaluate(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        call = _Call(planes)
+        with self._cv:
+            self._queue.append(call)
+        while True:
+            with self._cv:
+                while not call.done and self._running:
+                    self._cv.wait()
+                if call.done:
+                    return call.result()
+                self._running = True
+                group = self._take()
+            try:
+                self._run(group)
+            finally:
+                with self._cv:
+                    for c in group:
+                        c.done = True
+                    self._running = False
+                    self._cv.notify_all()
+
+    def _take(self) -> list[_Call]:
+        """The queue's oldest batches, as many as fit in ``max_positions`` (at least one)."""
+        group, total = [], 0
+        while self._queue and (not group or total + len(self._queue[0].planes)
+                               <= self.max_positions):
+            group.append(self._queue.pop(0))
+            total += len(group[-1].planes)
+        return group
+
+    def _run(self, group: list[_Call]) -> None:
+        planes = group[0].planes if len(group) == 1 else np.concatenate(
+            [c.planes for c in group])
+        try:
+            priors, values = self.inner.evaluate(planes)
+        except BaseException as exc:  # every waiting caller raises it
+            for c in group:
+                c.error = exc
+            return
+        self.calls += 1
+        self.requests += len(group)
+        start = 0
+        for c in group:
+            end = start + len(c.planes)
+            c.priors, c.values = priors[start:end], values[start:end]
+            start = end
+
+
+class _Call:
+    """One caller's batch in a CoalescingEvaluator, and what came back for it."""
+
+    __slots__ = ("planes", "priors", "values", "error", "done")
+
+    def __init__(self, planes: np.ndarray):
+        self.planes = planes
+        self.priors = self.values = self.error = None
+        self.done = False
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.error is not None:
+            raise self.error
+        return self.priors, self.values
+
+
+def on_one_device(ev: Evaluator) -> bool:
+    """Whether the evaluator's calls run on a GPU, where calls from several threads queue
+    for the one device (the case ``CoalescingEvaluator`` is for)."""
+    if isinstance(ev, PolicyValueEvaluator):
+        return on_one_device(ev.policy) or on_one_device(ev.value)
+    if getattr(ev, "runs_on_gpu", False):  # a wrapper that says so for what it wraps
+        return True
+    device = getattr(ev, "device", None)
+    return getattr(device, "type", None) == "cuda"
+
+
+def coalesced(ev: Evaluator, threads: int, mode: str = "auto") -> Evaluator:
+    """``ev`` as ``threads`` search threads should share it: ``mode`` "on" merges their
+    concurrent calls, "off" leaves them apart, "auto" merges them when there are several
+    threads and the calls run on a GPU."""
+    if mode not in NN_COALESCE_MODES:
+        raise ValueError(f"unknown coalescing mode {mode!r} ({', '.join(NN_COALESCE_MODES)})")
+    if isinstance(ev, CoalescingEvaluator) or threads < 2 or mode == "off":
+        return ev
+    if mode == "on" or on_one_device(ev):
+        return CoalescingEvaluator(ev)
+    return ev
+
+
 def _time_evaluator(ev: Evaluator, planes: np.ndarray, seconds: float) -> float:
     """Positions per second of one evaluator on these planes (after one warm-up call)."""
     ev.evaluate(planes)
@@ -206,7 +314,8 @@ DEVICES = ("auto", "cpu", "onnx", "onnx-int8", "cuda")
 
 
 def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
-                   batch_size: int = 8, probe_seconds: float = 0.3) -> Evaluator:
+                   batch_size: int = 8, probe_seconds: float = 0.3,
+                   allow_gpu: bool = True) -> Evaluator:
     """The evaluator for a checkpoint on ``device``:
 
     - ``cuda`` / ``cuda:N``: torch on the GPU, bf16 autocast, channels_last;
@@ -216,8 +325,8 @@ def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
       a log line when onnxruntime is not installed;
     - ``onnx-int8``: the same export quantized to int8 (calibrated on the net's own
       games; a little less accurate, see docs/RESULTS.md);
-    - ``auto``: CUDA when torch sees one, else the fastest CPU backend for batches of
-      ``batch_size``, timed for ``probe_seconds`` each at start-up.
+    - ``auto``: CUDA when torch sees one (and ``allow_gpu``), else the fastest CPU
+      backend for batches of ``batch_size``, timed for ``probe_seconds`` each at start-up.
     """
     import torch
 
@@ -229,7 +338,7 @@ def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
         return TorchEvaluator.from_checkpoint(model_path, device)
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r} ({', '.join(DEVICES)}, cuda:N)")
-    if device == "auto" and torch.cuda.is_available():
+    if device == "auto" and allow_gpu and torch.cuda.is_available():
         log.info("device auto: CUDA")
         return TorchEvaluator.from_checkpoint(model_path, "cuda")
     model, _ = checkpoint.load_model(model_path, "cpu")
@@ -255,13 +364,15 @@ def make_evaluator(model_path: str, device: str = "auto", threads: int = 1,
 
 
 def search_evaluator(model_path: str, value_path: str | None = None, device: str = "auto",
-                     threads: int = 1, batch_size: int = 8) -> Evaluator:
+                     threads: int = 1, batch_size: int = 8, allow_gpu: bool = True
+                     ) -> Evaluator:
     """What the search evaluates leaves with: the net of ``model_path`` (one forward pass
     gives priors and, for a dual net, values), or AlphaGo's pair when ``value_path`` names
     a separate value network (two forward passes a leaf)."""
-    ev = make_evaluator(model_path, device, threads, batch_size)
+    ev = make_evaluator(model_path, device, threads, batch_size, allow_gpu=allow_gpu)
     if value_path:
-        ev = PolicyValueEvaluator(ev, make_evaluator(value_path, device, threads, batch_size))
+        ev = PolicyValueEvaluator(ev, make_evaluator(value_path, device, threads, batch_size,
+                                                     allow_gpu=allow_gpu))
     return ev
 
 

@@ -8,8 +8,9 @@ the value head (when the network has one) and z the outcome of a fast rollout
 With ``SearchConfig.threads`` > 1 that many threads share the tree, each with a batch in
 flight: selection and backup run under the tree's lock, while the network call and the
 rollouts (compiled kernels that release the GIL, a runtime that does too) run outside it,
-side by side. Readers of a tree that is being searched (analysis reports) see it through
-``settled()``, which takes the in-flight virtual losses out for the time of the read.
+side by side (on a GPU the network calls are merged into one: ``CoalescingEvaluator``).
+Readers of a tree that is being searched (analysis reports) see it through ``settled()``,
+which takes the in-flight virtual losses out for the time of the read.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 from alphago import symmetry
 from alphago.board import Position
 from alphago.config import SearchConfig
-from alphago.evaluator import (Evaluator, NNCache, evaluate_ensemble, orient_and_mask,
-                               sample_move)
+from alphago.evaluator import (Evaluator, NNCache, coalesced, evaluate_ensemble,
+                               orient_and_mask, sample_move)
 from alphago.features import HISTORY, last_moves, state_planes
 from alphago.kernels import board as kb
 from alphago.kernels import rollout as kr
@@ -103,7 +104,8 @@ class _Budget:
 class MCTS:
     def __init__(self, evaluator: Evaluator, cfg: SearchConfig, size: int,
                  rollout_weights: np.ndarray | None = None):
-        self.ev = evaluator
+        # the search threads' network calls, merged into one where they queue for a GPU
+        self.ev = coalesced(evaluator, cfg.threads, cfg.nn_coalesce)
         # [N_WEIGHTS] float32 rollout-policy weights; empty: uniform random playouts
         self.rollout_weights = (np.zeros(0, np.float32) if rollout_weights is None
                                 else rollout_weights.astype(np.float32))

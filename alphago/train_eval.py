@@ -21,7 +21,9 @@ log = logging.getLogger("alphago.train")
 def _outputs(model, shards: PositionShards, device: torch.device, n: int, batch_size: int,
              autocast: bool = False):
     """The net's (logits, value) on the first ``n`` positions, batch by batch, no symmetry,
-    with each batch's indices, moves and outcomes; the net is in eval mode meanwhile."""
+    with each batch's indices, moves and outcomes; the net is in eval mode meanwhile and back
+    in the mode it had afterwards."""
+    was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
@@ -34,7 +36,7 @@ def _outputs(model, shards: PositionShards, device: torch.device, n: int, batch_
                     logits, value = model(x)
                 yield idx, logits, value, moves, outcomes
     finally:
-        model.train()
+        model.train(was_training)
 
 
 def evaluate(model, shards: PositionShards, device: torch.device, max_positions: int,

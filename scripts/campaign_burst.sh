@@ -37,7 +37,9 @@
 #      FILTERS=128 DEPTH=10 STATE=data/campaign/state_10x128.pt; it starts a fresh net when
 #      STATE does not exist yet, without self-play unless SELFPLAY_S is set),
 #      SCALING_S (0: seconds kept at the end for `bench.py --only threads` on this machine's
-#      cores, the search's simulations/s with 1, 2, 4, ... search threads: OUT_DIR/threads.json)
+#      cores, the search's simulations/s with 1, 2, 4, ... search threads: OUT_DIR/threads.json;
+#      on a GPU it runs the counts three ways, calls merged, apart, and on the CPU backend:
+#      give it 150)
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: $0 OUT_DIR MINUTES" >&2

@@ -351,6 +351,18 @@ def test_on_off_search_flags_reach_the_search_both_ways():
     assert mod.resolve_options(ap, [])["search"].rollouts is True  # the default
 
 
+def test_the_coalescing_flag_takes_its_three_words_and_refuses_others(capsys):
+    from alphago.cli import gtp as mod
+
+    ap = mod.build_parser()
+    assert mod.resolve_options(ap, [])["search"].nn_coalesce == "auto"
+    for word in ("on", "off", "auto"):
+        assert mod.resolve_options(ap, ["--nn-coalesce", word])["search"].nn_coalesce == word
+    with pytest.raises(SystemExit):
+        mod.resolve_options(ap, ["--nn-coalesce", "maybe"])
+    assert "--nn-coalesce: nn_coalesce must be one of auto, on, off" in capsys.readouterr().err
+
+
 def test_threads_default_to_the_cores_unless_given(tmp_path, monkeypatch):
     """Left out, --threads is one search thread per core the process may use (at most 8);
     the command line and a config file override it."""

@@ -6,7 +6,7 @@ import pytest
 from alphago import coords
 from alphago.board import BLACK, WHITE, Position
 from alphago.config import SearchConfig
-from alphago.evaluator import UniformEvaluator
+from alphago.evaluator import CoalescingEvaluator, UniformEvaluator, coalesced
 from alphago.features import get_feature_set
 from alphago.kernels import board as kb
 from alphago.kernels import tree as kt
@@ -373,11 +373,13 @@ def _assert_valid_tree(t: MCTS) -> None:
     assert ((children > 0) & (children < used)).all()
 
 
-@pytest.mark.parametrize("threads", [1, 2, 4])
-def test_threaded_search_counts_every_visit_once(threads):
+@pytest.mark.parametrize("threads,coalesce", [(1, "auto"), (2, "auto"), (4, "off"),
+                                              (4, "on")])
+def test_threaded_search_counts_every_visit_once(threads, coalesce):
     cfg = SearchConfig(visits=600, batch_size=4, threads=threads, max_nodes=4000,
-                       rollouts=True, nn_cache_size=0)
+                       rollouts=True, nn_cache_size=0, nn_coalesce=coalesce)
     t = MCTS(_SlowRandomEvaluator(), cfg, 9)
+    assert isinstance(t.ev, CoalescingEvaluator) == (coalesce == "on")
     pos = Position(9)
     t.set_root(pos)
     assert t.run(pos, 600) == 600
@@ -420,3 +422,96 @@ def test_a_failing_search_thread_stops_the_search_and_leaves_no_virtual_loss():
     assert t.root_visits() < 1000
     assert _leaf_ends(t) == t.root_visits()
     _assert_valid_tree(t)
+
+
+class _PlanesEvaluator:
+    """Priors and values computed from each position's own planes (so a caller that got
+    another caller's rows would see it), slowly, counting its calls and positions."""
+
+    has_value = True
+    has_policy = True
+
+    def __init__(self, seconds=0.002, fail=False):
+        self.feature_set = get_feature_set("basic")
+        self.seconds, self.fail = seconds, fail
+        self.sizes = []
+
+    def evaluate(self, planes):
+        import time
+
+        time.sleep(self.seconds)
+        if self.fail:
+            raise RuntimeError("device lost")
+        self.sizes.append(len(planes))
+        flat = planes.reshape(len(planes), planes.shape[1], -1).sum(1).astype(np.float32)
+        priors = np.concatenate([flat, np.ones((len(planes), 1), np.float32)], 1)
+        return priors / priors.sum(1, keepdims=True), np.tanh(flat.mean(1) - 1.0)
+
+
+def _concurrently(fn, count):
+    import threading
+
+    out, errors = [None] * count, []
+
+    def call(i):
+        try:
+            out[i] = fn(i)
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out, errors
+
+
+def test_coalesced_calls_get_their_own_rows_and_share_the_network_calls():
+    inner = _PlanesEvaluator()
+    ev = CoalescingEvaluator(inner, max_positions=40)
+    rng = np.random.default_rng(3)
+    batches = [(rng.random((1 + i % 5, 8, 9, 9)) < 0.3).astype(np.uint8) for i in range(24)]
+    reference = [_PlanesEvaluator(0.0).evaluate(b) for b in batches]
+
+    def call(i):
+        return [ev.evaluate(batches[i]) for _ in range(5)]
+
+    out, errors = _concurrently(call, len(batches))
+    assert not errors
+    for i, results in enumerate(out):
+        for priors, values in results:
+            np.testing.assert_array_equal(priors, reference[i][0])
+            np.testing.assert_array_equal(values, reference[i][1])
+    assert ev.requests == 5 * len(batches)  # every caller's batch, each answered once
+    assert sum(inner.sizes) == 5 * sum(len(b) for b in batches)
+    assert ev.calls == len(inner.sizes) < ev.requests  # calls were merged...
+    assert max(inner.sizes) <= 40  # ...never past the cap
+    # a lone caller is answered by a call of its own
+    ev.evaluate(batches[0])
+    assert inner.sizes[-1] == len(batches[0])
+
+
+def test_a_failing_coalesced_call_fails_every_caller_in_it_and_the_next_call_works():
+    inner = _PlanesEvaluator(fail=True)
+    ev = CoalescingEvaluator(inner)
+    planes = np.zeros((2, 8, 9, 9), np.uint8)
+    out, errors = _concurrently(lambda i: ev.evaluate(planes), 6)
+    assert len(errors) == 6 and all("device lost" in str(e) for e in errors)
+    inner.fail = False
+    priors, values = ev.evaluate(planes)
+    assert priors.shape == (2, 82) and values.shape == (2,)
+
+
+def test_threads_merge_network_calls_on_a_gpu_or_when_asked():
+    ev = _PlanesEvaluator()
+    assert coalesced(ev, 4) is ev  # a CPU evaluator: each thread keeps its own calls
+    assert coalesced(ev, 1, "on") is ev  # one thread has nothing to merge
+    assert isinstance(coalesced(ev, 2, "on"), CoalescingEvaluator)
+    ev.runs_on_gpu = True
+    assert isinstance(coalesced(ev, 2), CoalescingEvaluator)
+    assert coalesced(ev, 2, "off") is ev
+    with pytest.raises(ValueError, match="coalescing mode"):
+        coalesced(ev, 2, "sometimes")
+    with pytest.raises(ValueError, match="nn_coalesce"):
+        SearchConfig(nn_coalesce="sometimes")

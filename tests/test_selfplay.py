@@ -285,6 +285,12 @@ def test_eval_value_compares_nets_on_the_same_positions(tmp_path, capsys):
         for split in ("train", "val")]
     assert second["value_mse"] == pytest.approx(float(np.nanmean(np.concatenate(errs))),
                                                 abs=1e-4)
+    # evaluating leaves the net in the mode it was in
+    val = dataset.PositionShards(tmp_path / "sp", "val", "basic", augment=False, per_game=3, seed=1)
+    for training in (False, True):
+        net.train(training)
+        train_eval.value_errors(net, val, torch.device("cpu"))
+        assert net.training is training
     # a net compared with itself differs by exactly nothing
     assert eval_value.main(argv + ["--model", str(paths[0]), "--model", str(paths[0])]) == 0
     same = json.loads(capsys.readouterr().out)[str(paths[0])]

@@ -85,7 +85,7 @@ def _add_search_flags(ap: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(SearchConfig):
         default = f.default
         kind = on_off if isinstance(default, bool) else int if isinstance(default, int) \
-            else float
+            else str if isinstance(default, str) else float
         names = [f"--{f.name.replace('_', '-')}"]
         names += [f"--{old.replace('_', '-')}" for old, new in ALIASES.items() if new == f.name]
         shown = ("on" if default else "off") if isinstance(default, bool) else default

@@ -438,9 +438,12 @@ class _TimedEvaluator:
     """Wraps an evaluator and adds up the seconds spent inside it."""
 
     def __init__(self, ev):
+        from alphago.evaluator import on_one_device
+
         self.ev = ev
         self.feature_set, self.has_value, self.has_policy = (ev.feature_set, ev.has_value,
                                                              ev.has_policy)
+        self.runs_on_gpu = on_one_device(ev)  # the search merges threads' calls as for ev
         self.seconds = 0.0
         self.positions = 0
 
@@ -461,17 +464,20 @@ def _backend_name(ev) -> str:
     return f"torch-{ev.device.type}-{'bf16' if ev.bf16 else 'fp32'}"
 
 
-def _search_evaluators(model: str | None):
+def _search_evaluators(model: str | None, allow_gpu: bool = True):
     """The default engine's evaluator (its net, and the separate value net that goes with
-    it by default) and, when the shipped pair is there, AlphaGo's two networks."""
+    it by default) and, when the shipped pair is there, AlphaGo's two networks; the
+    backend ``--device auto`` picks (without ``allow_gpu``: the fastest CPU one)."""
     from alphago import shipped
     from alphago.evaluator import search_evaluator
 
     path = _model_path(model)
-    engine = search_evaluator(path, shipped.default_value_model(path), "auto", 1, 16)
+    engine = search_evaluator(path, shipped.default_value_model(path), "auto", 1, 16,
+                              allow_gpu)
     pair = None
     if shipped.POLICY_SL.is_file() and shipped.VALUE_SP.is_file():
-        pair = search_evaluator(str(shipped.POLICY_SL), str(shipped.VALUE_SP), "auto", 1, 16)
+        pair = search_evaluator(str(shipped.POLICY_SL), str(shipped.VALUE_SP), "auto", 1, 16,
+                                allow_gpu)
     return engine, pair
 
 
@@ -561,29 +567,49 @@ def search_thread_counts(cores: int) -> list[int]:
 def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
     """The default engine's search (value net and rollouts, lambda 0.5, batch 16) with
     ``--threads N`` for N = 1, 2, 4, ... up to the machine's cores: N search threads on one
-    tree, each with a batch in flight and one core for its network calls and rollouts,
-    256 simulations a thread from the empty board. The counts take turns round after round;
-    ``mcts_threads_speedup`` is each count's median rate over one thread's."""
+    tree, each with a batch in flight and one core for its rollouts (and, on a CPU, its
+    network calls), 256 simulations a thread from the empty board. The counts take turns
+    round after round; ``mcts_threads_speedup`` is each count's median rate over one
+    thread's. Where the backend is a GPU, the threads' calls are merged into one
+    (``--nn-coalesce auto``); the same counts are then also run with the calls apart
+    (``..._uncoalesced``) and with the fastest CPU backend (``..._cpu``), so one run
+    shows what the merging buys and how the search scales on the machine's cores alone."""
     import numba
     import torch
 
-    from alphago.config import SearchConfig
+    from alphago.evaluator import on_one_device
     from alphago.procs import available_cores
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
     engine, _ = _search_evaluators(model)
+    counts = search_thread_counts(available_cores())
+    out = {"threads_backend": _backend_name(engine)}
+    variants = [("", engine, "auto")]
+    if on_one_device(engine):
+        cpu, _ = _search_evaluators(model, allow_gpu=False)
+        variants += [("_uncoalesced", engine, "off"), ("_cpu", cpu, "auto")]
+        out["threads_backend_cpu"] = _backend_name(cpu)
+    for suffix, ev, coalesce in variants:
+        out.update(_thread_scaling(ev, counts, coalesce, repeats, suffix))
+    return out
+
+
+def _thread_scaling(ev, counts: list[int], coalesce: str, repeats: int, suffix: str) -> dict:
+    from alphago.config import SearchConfig
+
     w = _rollout_weights()
     runs = {}
-    for n in search_thread_counts(available_cores()):
+    for n in counts:
         visits = 256 * n
         cfg = SearchConfig(visits=visits, batch_size=16, max_nodes=max(8000, 2 * visits),
-                           rollouts=True, mix_lambda=0.5, nn_cache_size=50_000, threads=n)
-        runs[n], _ = _search_case(engine, cfg, w, [])
+                           rollouts=True, mix_lambda=0.5, nn_cache_size=50_000, threads=n,
+                           nn_coalesce=coalesce)
+        runs[n], _ = _search_case(ev, cfg, w, [])
     med = _rates_in_turns(runs, max(2, repeats // 2))
-    return {"threads_backend": _backend_name(engine),
-            "mcts_threads_sims_per_s": {str(n): round(r, 1) for n, r in med.items()},
-            "mcts_threads_speedup": {str(n): round(r / med[1], 2) for n, r in med.items()}}
+    return {f"mcts_threads_sims_per_s{suffix}": {str(n): round(r, 1) for n, r in med.items()},
+            f"mcts_threads_speedup{suffix}": {str(n): round(r / med[1], 2)
+                                              for n, r in med.items()}}
 
 
 def _search_case(ev, cfg, weights, overheads: list):
