@@ -464,20 +464,28 @@ def _backend_name(ev) -> str:
     return f"torch-{ev.device.type}-{'bf16' if ev.bf16 else 'fp32'}"
 
 
-def _search_evaluators(model: str | None, allow_gpu: bool = True):
-    """The default engine's evaluator (its net, and the separate value net that goes with
-    it by default) and, when the shipped pair is there, AlphaGo's two networks; the
-    backend ``--device auto`` picks (without ``allow_gpu``: the fastest CPU one)."""
+def _engine_evaluator(model: str | None, allow_gpu: bool = True):
+    """The default engine's evaluator: its net, and the separate value net that goes with
+    it by default, on the backend ``--device auto`` picks (without ``allow_gpu``: the
+    fastest CPU one)."""
     from alphago import shipped
     from alphago.evaluator import search_evaluator
 
     path = _model_path(model)
-    engine = search_evaluator(path, shipped.default_value_model(path), "auto", 1, 16,
-                              allow_gpu)
+    return search_evaluator(path, shipped.default_value_model(path), "auto", 1, 16,
+                            allow_gpu=allow_gpu)
+
+
+def _search_evaluators(model: str | None):
+    """The default engine's evaluator and, when the shipped pair is there, AlphaGo's two
+    networks."""
+    from alphago import shipped
+    from alphago.evaluator import search_evaluator
+
+    engine = _engine_evaluator(model)
     pair = None
     if shipped.POLICY_SL.is_file() and shipped.VALUE_SP.is_file():
-        pair = search_evaluator(str(shipped.POLICY_SL), str(shipped.VALUE_SP), "auto", 1, 16,
-                                allow_gpu)
+        pair = search_evaluator(str(shipped.POLICY_SL), str(shipped.VALUE_SP), "auto", 1, 16)
     return engine, pair
 
 
@@ -582,12 +590,12 @@ def bench_threads(repeats: int, model: str | None = None, **_) -> dict:
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
-    engine, _ = _search_evaluators(model)
+    engine = _engine_evaluator(model)  # the pair of networks is not needed here
     counts = search_thread_counts(available_cores())
     out = {"threads_backend": _backend_name(engine)}
     variants = [("", engine, "auto")]
     if on_one_device(engine):
-        cpu, _ = _search_evaluators(model, allow_gpu=False)
+        cpu = _engine_evaluator(model, allow_gpu=False)
         variants += [("_uncoalesced", engine, "off"), ("_cpu", cpu, "auto")]
         out["threads_backend_cpu"] = _backend_name(cpu)
     for suffix, ev, coalesce in variants:
