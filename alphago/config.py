@@ -81,6 +81,18 @@ class TrainConfig:
     # so that the outcomes reshape the policy without losing its first choices
     kl_weight: float = 0.0
     kl_anchor: str | None = None
+    # "value_head": only the value head learns; the trunk, the policy head and their
+    # batch-norm statistics stay as loaded (--init-from), so the policy is exactly the
+    # loaded one's while the value head is refitted (e.g. to more self-play outcomes)
+    train_only: str = "all"
+
+    def __post_init__(self):
+        if self.train_only not in TRAIN_ONLY:
+            raise ValueError(f"train_only must be one of {', '.join(TRAIN_ONLY)}, "
+                             f"not {self.train_only!r}")
+
+
+TRAIN_ONLY = ("all", "value_head")
 
 
 NN_COALESCE_MODES = ("auto", "on", "off")

@@ -84,8 +84,11 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    """SGD or AdamW over the parameters that learn (``requires_grad``); weight decay on
+    the weights of convolutions and linear layers only."""
+    learn = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in learn if p.ndim > 1]
+    no_decay = [p for p in learn if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     if cfg.optimizer == "sgd":
@@ -94,6 +97,27 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def _frozen(model: torch.nn.Module, cfg: TrainConfig) -> tuple[list, list]:
+    """(modules, parameters) of ``model`` that ``cfg.train_only`` keeps as loaded."""
+    if cfg.train_only == "all":
+        return [], []
+    if getattr(model, "cfg", None) is None or model.cfg.heads not in ("value", "both"):
+        raise ValueError("train_only=value_head needs a net with a value head")
+    mods = [m for name, m in model.named_children() if not name.startswith("value_")]
+    params = [p for name, p in model.named_parameters() if not name.startswith("value_")]
+    return mods, params
+
+
+def freeze(model: torch.nn.Module, cfg: TrainConfig) -> None:
+    """No gradients for the frozen parts and their batch-norm statistics held (eval mode).
+    Called before every step, as evaluating puts the whole net back in training mode."""
+    mods, params = _frozen(model, cfg)
+    for m in mods:
+        m.eval()
+    for p in params:
+        p.requires_grad_(False)
 
 
 NO_MOVE = -100  # the target of rows that train the value head only (cross-entropy ignores it)
@@ -296,6 +320,7 @@ def _optimizer(st: _Start, dev: torch.device, cfg: TrainConfig, world: int):
     when resumed) and the module the steps run (DDP-wrapped on several processes)."""
     model = st.model
     model.to(dev).to(memory_format=torch.channels_last).train()
+    freeze(model, cfg)
     opt = make_optimizer(model, cfg)
     if st.opt_state:
         opt.load_state_dict(st.opt_state)
@@ -343,6 +368,7 @@ def _step(ddp, opt, ema, model, batch, dev, cfg: TrainConfig, model_cfg: ModelCo
           autocast: bool, lr: float, anchor=None) -> dict:
     """One optimizer step on one batch; returns the loss parts."""
     planes, moves, outcomes, *dist = batch
+    freeze(model, cfg)
     for g in opt.param_groups:
         g["lr"] = lr
     x = planes.to(dev, non_blocking=True).float().contiguous(memory_format=torch.channels_last)

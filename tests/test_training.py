@@ -581,3 +581,35 @@ def test_log_keeps_its_columns_when_a_resumed_run_logs_other_ones(tmp_path):
     rows = list(csv.DictReader(log.open()))
     assert [r["step"] for r in rows] == ["1", "2"] and rows[1]["val_top1"] == "0.41"
     assert not log.with_suffix(".tmp").exists()
+
+
+def test_training_only_the_value_head_keeps_the_policy_exactly(shards, tmp_path):
+    """train_only=value_head refits the value head: every other weight and batch-norm
+    statistic stays as loaded, so the policy's outputs do not change; the value's do."""
+    out, _ = shards
+    torch.manual_seed(5)
+    mcfg = ModelConfig(filters=8, depth=1, heads="both", value_hidden=16)
+    start = build_model(mcfg).eval()
+    checkpoint.save(tmp_path / "start.pt", start, None, 0, {})
+    tcfg = TrainConfig(batch_size=16, lr=0.1, warmup_steps=0, total_steps=12, eval_every=6,
+                       eval_positions=64, workers=0, train_only="value_head")
+    train(str(out), str(tmp_path / "run"), mcfg, tcfg, "cpu",
+          init_from=str(tmp_path / "start.pt"), progress=False)
+    trained, _ = checkpoint.load_model(tmp_path / "run" / "last.pt")
+    before, after = start.state_dict(), trained.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("value_") for k in changed)
+    assert any(k.startswith("value_fc") for k in changed)
+    val = dataset.PositionShards(out, "val", "basic", augment=False)
+    x = torch.from_numpy(val.batch(np.arange(min(32, len(val))))[0]).float()
+    with torch.no_grad():
+        (p0, v0), (p1, v1) = start(x), trained.eval()(x)
+    assert torch.equal(p0, p1) and not torch.allclose(v0, v1)
+    with pytest.raises(ValueError, match="train_only"):
+        TrainConfig(train_only="trunk")
+    policy_only = build_model(ModelConfig(filters=8, depth=1))
+    checkpoint.save(tmp_path / "policy.pt", policy_only, None, 0, {})
+    with pytest.raises(ValueError, match="value head"):
+        train(str(out), str(tmp_path / "bad"), None, TrainConfig(total_steps=1, workers=0,
+              train_only="value_head"), "cpu", init_from=str(tmp_path / "policy.pt"),
+              progress=False)

@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shards", required=True, nargs="+",
                     help="directories made by prepare_data.py or self-play (several: pooled)")
+    ap.add_argument("--value-shards", nargs="+",
+                    help="self-play shard folders: --value-batch of their positions join "
+                         "every batch for the value head alone")
     ap.add_argument("--run-dir", required=True, help="run directory: checkpoints, log.csv, tb/")
     ap.add_argument("--config", help="TOML/JSON file with [model] and [train] tables")
     ap.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
@@ -78,7 +81,7 @@ def main(argv=None, ap: argparse.ArgumentParser | None = None, after=None) -> in
         shards = args.shards[0] if len(args.shards) == 1 else args.shards
         result = train.train(shards, args.run_dir, model_cfg, train_cfg, args.device,
                              args.resume, args.max_steps, bf16, args.init_from,
-                             progress=not args.quiet)
+                             progress=not args.quiet, value_shards=args.value_shards)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
