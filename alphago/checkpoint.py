@@ -95,3 +95,34 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
         raise CheckpointError(f"{path}: weights do not match their config: {exc}") from exc
     model.to(device).eval()
     return model, state
+
+
+def average(paths: list[str | os.PathLike], shares: list[float] | None = None
+            ) -> tuple[GoNet, list[dict]]:
+    """The weighted average of several nets of one config (a "model soup", Wortsman et al.
+    2022): every floating-point weight and batch-norm statistic is ``sum(share_i * w_i)``;
+    integer buffers (batch-norm counters) come from the first net. Averaging works for nets
+    of one training run (e.g. a net and its continuation), whose weights lie in one basin;
+    the shares default to equal and must be positive and sum to 1."""
+    if len(paths) < 2:
+        raise ValueError("average needs at least two nets")
+    shares = [1.0 / len(paths)] * len(paths) if shares is None else [float(s) for s in shares]
+    if len(shares) != len(paths):
+        raise ValueError(f"{len(shares)} shares for {len(paths)} nets")
+    if any(s <= 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-6:
+        raise ValueError(f"shares must be positive and sum to 1, not {shares}")
+    loaded = [load_model(p) for p in paths]
+    first = loaded[0][0]
+    for (net, _), path in zip(loaded[1:], paths[1:]):
+        if net.cfg != first.cfg:
+            raise ValueError(f"{path}: another architecture than {paths[0]} "
+                             f"({net.cfg} against {first.cfg})")
+    states = [net.state_dict() for net, _ in loaded]
+    mixed = {}
+    for name, ref in states[0].items():
+        if ref.is_floating_point():
+            mixed[name] = sum(s * st[name].double() for s, st in zip(shares, states)).to(ref.dtype)
+        else:
+            mixed[name] = ref.clone()
+    first.load_state_dict(mixed)
+    return first, [state for _, state in loaded]

@@ -613,3 +613,33 @@ def test_training_only_the_value_head_keeps_the_policy_exactly(shards, tmp_path)
         train(str(out), str(tmp_path / "bad"), None, TrainConfig(total_steps=1, workers=0,
               train_only="value_head"), "cpu", init_from=str(tmp_path / "policy.pt"),
               progress=False)
+
+
+def test_average_of_nets_weights_and_its_errors(tmp_path, capsys):
+    """alphago-average: each float weight and statistic is the shares' weighted sum; a
+    wrong share list, one net or another architecture is a clear error (exit 2)."""
+    from alphago.cli.average import main
+
+    torch.manual_seed(7)
+    cfg = ModelConfig(filters=8, depth=1, heads="both", value_hidden=16)
+    nets = [build_model(cfg) for _ in range(2)]
+    for i, net in enumerate(nets):
+        checkpoint.save(tmp_path / f"n{i}.pt", net, None, 0, {})
+    paths = [str(tmp_path / "n0.pt"), str(tmp_path / "n1.pt")]
+    assert main(paths + ["--shares", "0.25", "0.75", "--out", str(tmp_path / "avg.pt")]) == 0
+    avg, _ = checkpoint.load_model(tmp_path / "avg.pt")
+    a, b, m = nets[0].state_dict(), nets[1].state_dict(), avg.state_dict()
+    for k in m:
+        if m[k].is_floating_point():
+            assert torch.allclose(m[k], 0.25 * a[k] + 0.75 * b[k], atol=1e-6), k
+    other = build_model(ModelConfig(filters=16, depth=1, heads="both", value_hidden=16))
+    checkpoint.save(tmp_path / "wide.pt", other, None, 0, {})
+    out = str(tmp_path / "bad.pt")
+    for argv, msg in [(paths + ["--shares", "0.5", "0.6"], "sum to 1"),
+                      (paths + ["--shares", "1.0"], "shares for"),
+                      (paths[:1], "at least two"),
+                      ([paths[0], str(tmp_path / "wide.pt")], "another architecture"),
+                      ([paths[0], str(tmp_path / "missing.pt")], "not found")]:
+        assert main(argv + ["--out", out]) == 2
+        assert msg in capsys.readouterr().err
+    assert not (tmp_path / "bad.pt").exists()
