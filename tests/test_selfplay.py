@@ -295,6 +295,12 @@ def test_eval_value_compares_nets_on_the_same_positions(tmp_path, capsys):
     assert eval_value.main(argv + ["--model", str(paths[0]), "--model", str(paths[0])]) == 0
     same = json.loads(capsys.readouterr().out)[str(paths[0])]
     assert same["value_mse"] == first["value_mse"] and same["diff_vs_first"] == 0
+    # --split val: the held-out games alone, the val errors above
+    assert eval_value.main(argv + ["--split", "val", "--model", str(paths[1])]) == 0
+    held = json.loads(capsys.readouterr().out)[str(paths[1])]
+    assert held["positions"] == int(np.sum(~np.isnan(errs[1])))
+    assert held["value_mse"] == pytest.approx(float(np.nanmean(errs[1])), abs=1e-4)
+    assert held["positions"] < first["positions"]
     with pytest.raises(SystemExit):
         eval_value.main(["--shards", str(tmp_path / "nowhere"), "--model", str(paths[0])])
 

@@ -7,7 +7,8 @@
 
 Each game contributes ``--per-game`` positions (1: the paper's measure, one position a
 game, drawn with ``--seed``; 0: every position), the same ones for every model; games
-without a known result are left out. Both splits of each shard folder are read.
+without a known result are left out. Both splits of each shard folder are read, or one with
+``--split`` (``--split val`` on the pro shards: the held-out pro games' recorded results).
 
 Each MSE comes with its standard error, and each model after the first with its difference
 from the first, position by position on the same positions, and that difference's standard
@@ -26,13 +27,17 @@ from pathlib import Path
 import numpy as np
 
 
-def _splits(shards: list[str], feature_set: str, per_game: int, seed: int) -> list:
-    """The positions of both splits that exist (the same positions whatever the feature
-    set: it changes only the planes)."""
+SPLITS = {"both": ("train", "val"), "train": ("train",), "val": ("val",)}
+
+
+def _splits(shards: list[str], feature_set: str, per_game: int, seed: int,
+            which: str = "both") -> list:
+    """The positions of the splits asked for that exist (the same positions whatever the
+    feature set: it changes only the planes)."""
     from alphago import dataset
 
     out = []
-    for split in ("train", "val"):
+    for split in SPLITS[which]:
         try:
             out.append(dataset.PositionShards(shards, split, feature_set, augment=False,
                                               per_game=per_game, seed=seed))
@@ -76,6 +81,8 @@ def main(argv=None) -> int:
                     help="checkpoint with a value head (give several to compare)")
     ap.add_argument("--per-game", type=int, default=1, help="positions a game (0: all)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--split", choices=sorted(SPLITS), default="both",
+                    help="which split of the shard folders (default both)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     for d in args.shards:
@@ -99,7 +106,7 @@ def main(argv=None) -> int:
             ap.error(f"{path} has no value head")
         fs = model.cfg.feature_set
         if fs not in splits:
-            splits[fs] = _splits(args.shards, fs, args.per_game, args.seed)
+            splits[fs] = _splits(args.shards, fs, args.per_game, args.seed, args.split)
         errors.append(np.concatenate([value_errors(model, d, torch.device("cpu"))
                                       for d in splits[fs]] or [np.zeros(0)]))
     keys = _game_keys(next(iter(splits.values())))
