@@ -98,12 +98,13 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu"
 
 
 def average(paths: list[str | os.PathLike], shares: list[float] | None = None
-            ) -> tuple[GoNet, list[dict]]:
+            ) -> tuple[GoNet, list[float]]:
     """The weighted average of several nets of one config (a "model soup", Wortsman et al.
     2022): every floating-point weight and batch-norm statistic is ``sum(share_i * w_i)``;
     integer buffers (batch-norm counters) come from the first net. Averaging works for nets
     of one training run (e.g. a net and its continuation), whose weights lie in one basin;
-    the shares default to equal and must be positive and sum to 1."""
+    the shares default to equal and must be positive and sum to 1. Returns the averaged net
+    and the shares used."""
     if len(paths) < 2:
         raise ValueError("average needs at least two nets")
     shares = [1.0 / len(paths)] * len(paths) if shares is None else [float(s) for s in shares]
@@ -125,4 +126,4 @@ def average(paths: list[str | os.PathLike], shares: list[float] | None = None
         else:
             mixed[name] = ref.clone()
     first.load_state_dict(mixed)
-    return first, [state for _, state in loaded]
+    return first, shares

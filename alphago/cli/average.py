@@ -27,11 +27,10 @@ def main(argv=None) -> int:
     from alphago import checkpoint
 
     try:
-        net, _ = checkpoint.average(args.models, args.shares)
+        net, shares = checkpoint.average(args.models, args.shares)
     except (ValueError, checkpoint.CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    shares = args.shares or [1.0 / len(args.models)] * len(args.models)
     checkpoint.save(args.out, net, None, 0,
                     {"averaged": [{"model": m, "share": s} for m, s in zip(args.models, shares)]})
     print(json.dumps({"model": args.out, "from": args.models, "shares": shares}))
