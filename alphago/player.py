@@ -190,12 +190,14 @@ class MCTSPlayer:
 
     def genmove(self, pos: Position, seconds: float | MoveTime | None = None,
                 cleanup: bool = False, temperature: float = 0.0, noise: float = 0.0,
-                allow_resign: bool = True) -> SearchResult:
+                allow_resign: bool = True, visits: int | None = None) -> SearchResult:
         """``seconds``: a cap, or a clock's ``MoveTime`` (a target the search stops at
         when it is clear, a maximum it may go on to while the best moves are close);
-        ``SearchConfig.seconds`` caps either, ``SearchConfig.visits`` too."""
+        ``SearchConfig.seconds`` caps either, ``SearchConfig.visits`` too (``visits``
+        replaces ``SearchConfig.visits`` for this move)."""
         t0 = time.perf_counter()
-        visits = self.cfg.visits if self.cfg.visits > 0 else None
+        if visits is None:
+            visits = self.cfg.visits if self.cfg.visits > 0 else None
         if isinstance(seconds, MoveTime):
             move_time = seconds.capped(self.cfg.seconds)
             t = self.search(pos, visits, move_time.maximum, noise=noise,

@@ -58,6 +58,9 @@ class LoopConfig:
     games_per_generation: int = 256
     games_per_task: int = 64
     visits: int = 0  # 0: policy-only self-play vs the pool (AlphaGo's RL stage)
+    # playout-cap randomisation of search self-play (None: every move gets ``visits``)
+    cheap_visits: int | None = None
+    full_fraction: float = 0.25
     train_steps: int = 500
     batch_size: int = 128
     lr: float | None = None  # None: REINFORCE_LR, or EXPERT_LR with visits > 0
@@ -149,7 +152,9 @@ def selfplay_task(spec: dict) -> dict:
     batch = spec["games"]
     me = make_evaluator(spec["model"], spec["device"], spec.get("threads", 1), batch)
     if spec["visits"] > 0:
-        scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"])
+        scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"],
+                                             cheap_visits=spec.get("cheap_visits"),
+                                             full_fraction=spec.get("full_fraction", 0.25))
         games = selfplay.play_search_games(me, cfg, scfg, name="best")
         learner = None
     else:
@@ -295,6 +300,8 @@ class Loop:
                           "seed": int(rng.integers(1 << 31)) + k,
                           "model": str(self.dir / self.learner(state)),
                           "opponent": str(self.dir / opponent), "visits": cfg.visits,
+                          "cheap_visits": cfg.cheap_visits,
+                          "full_fraction": cfg.full_fraction,
                           "device": cfg.device, "prefix": gen_name(g),
                           "first_id": g * 1_000_000 + k * cfg.games_per_task})
         t0 = time.time()

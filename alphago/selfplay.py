@@ -53,9 +53,17 @@ class SelfPlayGame:
 class SearchSelfPlayConfig:
     """Self-play with search (AlphaGo Zero style): root noise, temperature 1 for the
     first ``temperature_moves`` moves then the most visited move, resignation except in
-    a ``no_resign_fraction`` share of games."""
+    a ``no_resign_fraction`` share of games.
+
+    Playout-cap randomisation (KataGo) when ``cheap_visits`` is set: a ``full_fraction``
+    share of the moves, drawn at random, is searched with ``visits`` and root noise and
+    records its visit distribution; the others are searched with ``cheap_visits`` and no
+    noise and record no policy target (their positions train the value only). Games get
+    cheaper, so more of them (more outcomes for the value) come from the same CPU time."""
 
     visits: int = 200
+    cheap_visits: int | None = None
+    full_fraction: float = 0.25
     noise: float = 0.25
     temperature_moves: int | None = None  # None: size^2 / 12
     resign_threshold: float = -0.9
@@ -67,6 +75,20 @@ class SearchSelfPlayConfig:
     def mix_lambda(self) -> float:
         """The search's rollout weight at the leaves: AlphaGo's 0.5 with rollouts, else 0."""
         return 0.5 if self.rollouts else 0.0
+
+
+def playout_cap_error(visits: int, cheap_visits: int | None, full_fraction: float
+                      ) -> str | None:
+    """What is wrong with a playout-cap setting, as a flag's error message (None: fine)."""
+    if cheap_visits is None:
+        return None
+    if visits <= 0:
+        return "--cheap-visits needs --visits > 0 (search self-play)"
+    if not 1 <= cheap_visits < visits:
+        return "--cheap-visits must be within 1..(--visits - 1)"
+    if not 0.0 < full_fraction <= 1.0:
+        return "--full-fraction must be within (0, 1]"
+    return None
 
 
 def play_games(black_ev: Evaluator, cfg: SelfPlayConfig, white_ev: Evaluator | None = None,
@@ -139,14 +161,16 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
         result = ""
         while pos.passes < 2 and pos.move_number < max_moves:
             mover = pos.to_move
+            full = scfg.cheap_visits is None or rng.random() < scfg.full_fraction
             res = player.genmove(pos, temperature=1.0 if pos.move_number < t_moves else 0.0,
-                                 noise=scfg.noise, allow_resign=allow)
+                                 noise=scfg.noise if full else 0.0, allow_resign=allow,
+                                 visits=None if full else scfg.cheap_visits)
             if res.move == RESIGN:
                 result = f"{'W' if mover == BLACK else 'B'}+R"
                 break
             if res.hopeless:  # in a game without resignation: it would have resigned here
                 would.add(mover)
-            targets.append(visit_distribution(res, pos.pass_move))
+            targets.append(visit_distribution(res, pos.pass_move) if full else {})
             pos.play(res.move)
         if not result:
             result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
@@ -157,7 +181,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
 
 def visit_distribution(res, pass_move: int | None = None) -> dict[int, float]:
     """The root's visit shares of a search result ({move: share}), the policy target of
-    expert iteration. With ``pass_move``: a pass the player was not allowed (it played
+    expert iteration ({} for a position that trains the value only). With ``pass_move``: a pass the player was not allowed (it played
     another move, under the self-play pass rule) is left out, so the net does not learn
     to pass where it may not."""
     visits = {c.move: c.visits for c in res.candidates if c.move >= 0 and c.visits > 0}

@@ -150,6 +150,8 @@ def test_bad_loop_options_are_clear_errors(tmp_path):
     assert res.returncode == 2 and "four numbers" in res.stderr
     res = run_loop(tmp_path / "z", "--kl-weight", "-1")
     assert res.returncode == 2 and "--kl-weight must be >= 0" in res.stderr
+    res = run_loop(tmp_path / "w", "--cheap-visits", "4")
+    assert res.returncode == 2 and "--cheap-visits needs --visits > 0" in res.stderr
 
 
 def test_ray_local_two_workers(tmp_path):
@@ -209,8 +211,15 @@ def test_expert_iteration_trains_a_dual_net(tmp_path):
     from alphago.model import build_model
 
     run = tmp_path / "rl"
-    res = run_loop(run, "--generations", "1", "--visits", "8")
+    res = run_loop(run, "--generations", "1", "--visits", "8", "--cheap-visits", "2",
+                   "--full-fraction", "0.5")
     assert res.returncode == 0, res.stderr[-2000:]
+    # playout-cap randomisation: positions of full searches carry a visit distribution,
+    # those of cheap ones none (they train the value only)
+    pi = np.concatenate([np.load(p)["pi_moves"]
+                         for p in run.glob("games/gen_0001/task_*/*/*.npz")])
+    has = (pi >= 0).any(1)
+    assert 0 < has.sum() < len(has)
     first, _ = checkpoint.load_model(run / "models" / "gen_0000.pt")
     trained, _ = checkpoint.load_model(run / "models" / "gen_0001.pt")
     assert first.cfg.heads == trained.cfg.heads == "both"

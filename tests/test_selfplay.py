@@ -350,3 +350,56 @@ def test_outcome_noise_floor_from_replays(tmp_path):
     out = json.loads(res.stdout)
     assert out["positions"] == 6 and out["replays"] == 3
     assert 0 <= out["all"]["mse_floor"] <= 1.5  # 4 p (1 - p) x 3/2 is at most 1.5
+
+
+def test_playout_cap_randomisation_records_policy_targets_of_full_searches_only(
+        tmp_path, monkeypatch):
+    """KataGo's playout-cap randomisation: a share of the moves gets the full search (with
+    noise) and a visit-distribution target; the rest a cheap search without noise, whose
+    positions train the value only (zero policy-target rows, left out of the policy loss)."""
+    from alphago.player import MCTSPlayer
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games, playout_cap_error
+    from alphago.train import _losses
+
+    calls = []
+    genmove = MCTSPlayer.genmove
+
+    def spy(self, pos, *args, **kwargs):
+        calls.append((kwargs.get("visits"), kwargs.get("noise")))
+        return genmove(self, pos, *args, **kwargs)
+
+    monkeypatch.setattr(MCTSPlayer, "genmove", spy)
+    cfg = SelfPlayConfig(games=2, size=7, seed=4, max_moves=60)
+    scfg = SearchSelfPlayConfig(visits=16, cheap_visits=4, full_fraction=0.3)
+    games = play_search_games(UniformEvaluator(), cfg, scfg)
+    targets = [d for g in games for d in g.visit_targets]
+    assert len(calls) == len(targets) == sum(len(g.moves) for g in games) > 40
+    full = [bool(d) for d in targets]
+    # a full search: the loop's visits with noise; a cheap one: cheap_visits, no noise
+    assert all(c == (None, scfg.noise) if f else c == (4, 0.0) for c, f in zip(calls, full))
+    assert 0.1 < np.mean(full) < 0.6  # about full_fraction of the moves
+    write_games(games, cfg, tmp_path / "sp", val_fraction=0.0)
+    data = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False)
+    planes, moves, outcomes, dense = data.batch(np.arange(len(data)), targets=True)
+    rows = np.flatnonzero(dense.sum(1) > 0)
+    assert len(rows) == sum(full) and np.allclose(dense[rows].sum(1), 1, atol=1e-2)
+    # the policy loss is that of the full-search rows alone; the value loss counts all rows
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(board_size=7, filters=8, depth=1, heads="both")).eval()
+    args = [torch.from_numpy(planes).float(), torch.from_numpy(moves), torch.from_numpy(outcomes)]
+    with torch.no_grad():
+        every = _losses(net, *args, net.cfg, 1.0, targets=torch.from_numpy(dense))[1]
+        only = _losses(net, *(a[rows] for a in args), net.cfg, 1.0,
+                       targets=torch.from_numpy(dense[rows]))[1]
+    assert torch.isclose(every["policy_loss"], only["policy_loss"], atol=1e-5)
+    assert not torch.isclose(every["value_mse"], only["value_mse"])
+    # every move a full search when the share is 1; the settings are checked
+    one = play_search_games(UniformEvaluator(), SelfPlayConfig(games=1, size=7, seed=4,
+                                                               max_moves=20),
+                            SearchSelfPlayConfig(visits=8, cheap_visits=2, full_fraction=1.0))
+    assert all(one[0].visit_targets)
+    assert playout_cap_error(16, None, 0.0) is None
+    assert playout_cap_error(16, 4, 0.25) is None
+    assert "visits" in playout_cap_error(0, 4, 0.25)
+    assert "cheap" in playout_cap_error(16, 16, 0.25)
+    assert "fraction" in playout_cap_error(16, 4, 0.0)

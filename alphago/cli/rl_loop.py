@@ -22,6 +22,7 @@ from pathlib import Path
 
 from alphago.coords import MAX_SIZE, MIN_SIZE
 from alphago.rl import Loop, LoopConfig
+from alphago.selfplay import playout_cap_error
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--visits", type=int,
                     help="0 (default): policy-only self-play vs the opponent pool, trained "
                          "by REINFORCE; > 0: search self-play")
+    ap.add_argument("--cheap-visits", type=int,
+                    help="playout-cap randomisation (KataGo): moves not drawn for a full "
+                         "search get this many visits, no noise and no policy target")
+    ap.add_argument("--full-fraction", type=float,
+                    help="share of moves searched with --visits when --cheap-visits is set "
+                         "(0.25)")
     ap.add_argument("--train-steps", type=int)
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float, help="learning rate (REINFORCE: 1e-4, plain SGD; "
@@ -105,6 +112,9 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
     for ok, msg in checks:
         if not ok:
             ap.error(msg)
+    cap_error = playout_cap_error(cfg.visits, cfg.cheap_visits, cfg.full_fraction)
+    if cap_error:
+        ap.error(cap_error)
     if cfg.init_model and not Path(cfg.init_model).is_file():
         ap.error(f"model file not found: {cfg.init_model}")
     return cfg

@@ -35,10 +35,19 @@ def main(argv=None) -> int:
     ap.add_argument("--visits", type=int, default=0,
                     help="> 0: play with search at this many visits (noise, temperature, "
                          "resignation with a 10%% no-resign share); 0: policy only")
+    ap.add_argument("--cheap-visits", type=int,
+                    help="playout-cap randomisation (KataGo): moves not drawn for a full "
+                         "search get this many visits, no noise and no policy target")
+    ap.add_argument("--full-fraction", type=float, default=0.25,
+                    help="share of moves searched with --visits when --cheap-visits is set")
     args = ap.parse_args(argv)
     if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
     from alphago import checkpoint, selfplay
+
+    cap_error = selfplay.playout_cap_error(args.visits, args.cheap_visits, args.full_fraction)
+    if cap_error:
+        ap.error(cap_error)
     from alphago.evaluator import make_evaluator
 
     try:
@@ -56,7 +65,8 @@ def main(argv=None) -> int:
         opp_name += "-opponent"
     if args.visits > 0:
         games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
-            visits=args.visits), name=me_name)
+            visits=args.visits, cheap_visits=args.cheap_visits,
+            full_fraction=args.full_fraction), name=me_name)
     else:
         games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
     learner = me_name if args.learner_only and args.opponent else None
