@@ -15,7 +15,9 @@
 # env: PYTHON (python3), MODE (reinforce: AlphaGo's RL stage on 19x19 from the engine's
 #      net, data/dual.pt, policy-only games against the pool; expert: expert iteration on
 #      BOARD from a fresh net, search self-play with VISITS), BOARD (19 for reinforce, 9 for
-#      expert), VISITS (64), GAMES (games a generation: 1024 reinforce, 256 expert),
+#      expert), VISITS (64), CHEAP_VISITS (expert: playout-cap randomisation, the visits of
+#      the moves not drawn for a full search; off by default), FULL_FRACTION (0.25),
+#      GAMES (games a generation: 1024 reinforce, 256 expert),
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (300 reinforce, 200 expert), BATCH
 #      (256), LR (3e-3 reinforce, the recipe measured in docs/RESULTS.md; expert: the loop's
 #      default), GATE_GAMES (100 reinforce, 60 expert), WORKERS (nproc - 2), DEVICE (cuda;
@@ -64,6 +66,8 @@ ARGS=(--run-dir "$WORK/run" --board-size "$BOARD" --generations 1000
 [ -n "${LR:-}" ] && ARGS+=(--lr "$LR")
 [ -n "${INIT:-}" ] && ARGS+=(--init-model "$INIT")
 [ -n "${MAX_MOVES:-}" ] && ARGS+=(--max-moves "$MAX_MOVES")
+[ -n "${CHEAP_VISITS:-}" ] && ARGS+=(--cheap-visits "$CHEAP_VISITS"
+                                    --full-fraction "${FULL_FRACTION:-0.25}")
 timeout -s INT -k 30 "$LEFT" $PY scripts/rl_loop.py "${ARGS[@]}" >>"$OUT/burst.log" 2>&1
 RC=$?
 log "loop exit $RC (124 or 130: stopped by the time box, as planned)"
