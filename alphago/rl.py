@@ -78,6 +78,9 @@ class LoopConfig:
     # weight of KL(generation 0 || learner) in training: holds the learner near the net the
     # run started from (0 = off)
     kl_weight: float = 0.0
+    # weight of the value loss in training (the outcome of a game labels all its positions,
+    # so a few hundred games overfit a value head that weighs as much as the policy)
+    value_weight: float = 1.0
     device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
 
@@ -332,6 +335,7 @@ class Loop:
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
                            seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0,
                            visit_targets=cfg.visits > 0, kl_weight=cfg.kl_weight,
+                           value_weight=cfg.value_weight,
                            kl_anchor=(str(self.dir / "models" / f"{gen_name(0)}.pt")
                                       if cfg.kl_weight > 0 else ""))
         last = run / "last.pt"

@@ -150,6 +150,8 @@ def test_bad_loop_options_are_clear_errors(tmp_path):
     assert res.returncode == 2 and "four numbers" in res.stderr
     res = run_loop(tmp_path / "z", "--kl-weight", "-1")
     assert res.returncode == 2 and "--kl-weight must be >= 0" in res.stderr
+    res = run_loop(tmp_path / "v", "--value-weight", "-0.5")
+    assert res.returncode == 2 and "--value-weight must be >= 0" in res.stderr
     res = run_loop(tmp_path / "w", "--cheap-visits", "4")
     assert res.returncode == 2 and "--cheap-visits needs --visits > 0" in res.stderr
 

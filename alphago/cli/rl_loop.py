@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--kl-weight", type=float,
                     help="weight of KL(generation 0 || learner) in training, which holds the "
                          "learner near the net the run started from (0: off)")
+    ap.add_argument("--value-weight", type=float,
+                    help="weight of the value loss against the policy's in training (1)")
     ap.add_argument("--device", help="cpu or cuda for self-play and training")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--quiet", action="store_true")
@@ -108,7 +110,8 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
               (cfg.gate_games >= 1, "--gate-games must be >= 1"),
               (cfg.workers >= 1, "--workers must be >= 1"),
               (cfg.window is None or cfg.window >= 1, "--window must be >= 1"),
-              (cfg.kl_weight >= 0, "--kl-weight must be >= 0")]
+              (cfg.kl_weight >= 0, "--kl-weight must be >= 0"),
+              (cfg.value_weight >= 0, "--value-weight must be >= 0")]
     for ok, msg in checks:
         if not ok:
             ap.error(msg)
