@@ -61,6 +61,7 @@ class LoopConfig:
     # playout-cap randomisation of search self-play (None: every move gets ``visits``)
     cheap_visits: int | None = None
     full_fraction: float = 0.25
+    prune_targets: bool = False  # KataGo's policy-target pruning (selfplay.pruned_visits)
     train_steps: int = 500
     batch_size: int = 128
     lr: float | None = None  # None: REINFORCE_LR, or EXPERT_LR with visits > 0
@@ -157,7 +158,8 @@ def selfplay_task(spec: dict) -> dict:
     if spec["visits"] > 0:
         scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"],
                                              cheap_visits=spec.get("cheap_visits"),
-                                             full_fraction=spec.get("full_fraction", 0.25))
+                                             full_fraction=spec.get("full_fraction", 0.25),
+                                             prune_targets=spec.get("prune_targets", False))
         games = selfplay.play_search_games(me, cfg, scfg, name="best")
         learner = None
     else:
@@ -305,6 +307,7 @@ class Loop:
                           "opponent": str(self.dir / opponent), "visits": cfg.visits,
                           "cheap_visits": cfg.cheap_visits,
                           "full_fraction": cfg.full_fraction,
+                          "prune_targets": cfg.prune_targets,
                           "device": cfg.device, "prefix": gen_name(g),
                           "first_id": g * 1_000_000 + k * cfg.games_per_task})
         t0 = time.time()

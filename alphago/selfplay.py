@@ -14,6 +14,7 @@ outcome of each position stored from the mover's view.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,9 @@ class SearchSelfPlayConfig:
     visits: int = 200
     cheap_visits: int | None = None
     full_fraction: float = 0.25
+    # KataGo's policy-target pruning: visits that root noise and exploration alone gave a
+    # move are taken out of its target (``pruned_visits``)
+    prune_targets: bool = False
     noise: float = 0.25
     temperature_moves: int | None = None  # None: size^2 / 12
     resign_threshold: float = -0.9
@@ -170,7 +174,9 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
                 break
             if res.hopeless:  # in a game without resignation: it would have resigned here
                 would.add(mover)
-            targets.append(visit_distribution(res, pos.pass_move) if full else {})
+            targets.append(visit_distribution(res, pos.pass_move,
+                                              search.c_puct if scfg.prune_targets else None)
+                           if full else {})
             pos.play(res.move)
         if not result:
             result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
@@ -179,18 +185,48 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
     return games
 
 
-def visit_distribution(res, pass_move: int | None = None) -> dict[int, float]:
+def visit_distribution(res, pass_move: int | None = None, prune_c_puct: float | None = None
+                       ) -> dict[int, float]:
     """The root's visit shares of a search result ({move: share}), the policy target of
-    expert iteration ({} for a position that trains the value only). With ``pass_move``: a pass the player was not allowed (it played
-    another move, under the self-play pass rule) is left out, so the net does not learn
-    to pass where it may not."""
-    visits = {c.move: c.visits for c in res.candidates if c.move >= 0 and c.visits > 0}
+    expert iteration ({} for a position that trains the value only). With ``pass_move``: a
+    pass the player was not allowed (it played another move, under the self-play pass
+    rule) is left out, so the net does not learn to pass where it may not. With
+    ``prune_c_puct`` (the search's c_puct) the visits are ``pruned_visits``."""
+    if prune_c_puct is not None:
+        visits = pruned_visits(res.candidates, prune_c_puct)
+    else:
+        visits = {c.move: c.visits for c in res.candidates if c.move >= 0 and c.visits > 0}
     if pass_move is not None and res.move != pass_move:
         visits.pop(pass_move, None)
     if res.move not in visits:  # the rules forced a move the search did not visit
         return {res.move: 1.0}
     total = sum(visits.values())
     return {m: v / total for m, v in visits.items()}
+
+
+def pruned_visits(candidates, c_puct: float) -> dict[int, int]:
+    """KataGo's policy-target pruning, for AlphaGo's selection rule ``Q + c_puct P
+    sqrt(N) / (1 + n)`` (P: the root's prior as the search used it, noise included).
+    Every move but the most visited keeps only the visits it would have drawn against the
+    most visited move's final score: the fewest n' at which its own score falls to that
+    level; a move left with one visit or none drops out. The visits a move drew through a
+    high noisy prior while its value stayed low are thus not taught as policy."""
+    cands = [c for c in candidates if c.move >= 0 and c.visits > 0]
+    if not cands:
+        return {}
+    best = max(cands, key=lambda c: c.visits)
+    sq = math.sqrt(sum(c.visits for c in cands))
+    best_score = (2 * best.winrate - 1) + c_puct * best.prior * sq / (1 + best.visits)
+    out = {best.move: best.visits}
+    for c in cands:
+        if c is best:
+            continue
+        gap = best_score - (2 * c.winrate - 1)
+        keep = (c.visits if gap <= 0 else
+                min(c.visits, max(0, math.ceil(c_puct * c.prior * sq / gap - 1))))
+        if keep > 1:
+            out[c.move] = keep
+    return out
 
 
 def resign_false_positives(games: list[SelfPlayGame]) -> dict:

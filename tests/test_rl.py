@@ -214,8 +214,9 @@ def test_expert_iteration_trains_a_dual_net(tmp_path):
 
     run = tmp_path / "rl"
     res = run_loop(run, "--generations", "1", "--visits", "8", "--cheap-visits", "2",
-                   "--full-fraction", "0.5")
+                   "--full-fraction", "0.5", "--prune-targets")
     assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((run / "config.json").read_text())["prune_targets"] is True
     # playout-cap randomisation: positions of full searches carry a visit distribution,
     # those of cheap ones none (they train the value only)
     pi = np.concatenate([np.load(p)["pi_moves"]

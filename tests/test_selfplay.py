@@ -403,3 +403,45 @@ def test_playout_cap_randomisation_records_policy_targets_of_full_searches_only(
     assert "visits" in playout_cap_error(0, 4, 0.25)
     assert "cheap" in playout_cap_error(16, 16, 0.25)
     assert "fraction" in playout_cap_error(16, 4, 0.0)
+
+
+def test_policy_target_pruning_on_hand_computed_search_results():
+    """KataGo's target pruning under Q + c P sqrt(N) / (1 + n), c = 5, N = 151: the most
+    visited move A (Q 0.2, P 0.5, 100 visits) scores 0.2 + 5 * 0.5 * sqrt(151) / 101 =
+    0.50416. B (Q -0.4, P 0.4, 40 visits) keeps ceil(5 * 0.4 * sqrt(151) / 0.90416 - 1) = 27;
+    C (Q 0.18, P 0.02) ceil(1.2288 / 0.32416 - 1) = 3 of its 10; D (P 0.01, one visit) keeps
+    1 and drops out."""
+    from alphago.mcts import MoveInfo, SearchResult
+    from alphago.selfplay import pruned_visits, visit_distribution
+
+    def info(move, visits, q, prior):
+        return MoveInfo(move, visits, (q + 1) / 2, prior, 0.0, [move])
+
+    cands = [info(0, 100, 0.2, 0.5), info(1, 40, -0.4, 0.4), info(2, 10, 0.18, 0.02),
+             info(3, 1, 0.0, 0.01)]
+    assert pruned_visits(cands, 5.0) == {0: 100, 1: 27, 2: 3}
+    # E, whose value (0.6) is above A's score (0.2 + 5 * 0.5 * sqrt(106) / 101), keeps all
+    cands2 = [info(0, 100, 0.2, 0.5), info(5, 6, 0.6, 0.05)]
+    assert pruned_visits(cands2, 5.0) == {0: 100, 5: 6}
+    res = SearchResult(0, 0.6, 151, cands, 0.0)
+    dist = visit_distribution(res, prune_c_puct=5.0)
+    assert dist == pytest.approx({0: 100 / 130, 1: 27 / 130, 2: 3 / 130})
+    assert visit_distribution(res) == pytest.approx({0: 100 / 151, 1: 40 / 151, 2: 10 / 151,
+                                                     3: 1 / 151})
+    # the move played stays in the target even when pruning would take it out
+    res.move = 3
+    assert visit_distribution(res, prune_c_puct=5.0) == {3: 1.0}
+
+
+def test_search_self_play_with_pruned_targets(tmp_path):
+    """Pruned targets are never wider than the raw visit shares of the same search."""
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games
+
+    cfg = SelfPlayConfig(games=1, size=7, seed=6, max_moves=30)
+    raw = play_search_games(UniformEvaluator(), cfg, SearchSelfPlayConfig(visits=24))[0]
+    pruned = play_search_games(UniformEvaluator(), cfg,
+                               SearchSelfPlayConfig(visits=24, prune_targets=True))[0]
+    assert raw.moves == pruned.moves  # pruning changes what is stored, not what is played
+    for a, b in zip(raw.visit_targets, pruned.visit_targets):
+        assert set(b) <= set(a) and abs(sum(b.values()) - 1) < 1e-6
+    assert sum(map(len, pruned.visit_targets)) < sum(map(len, raw.visit_targets))

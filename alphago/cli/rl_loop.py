@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--full-fraction", type=float,
                     help="share of moves searched with --visits when --cheap-visits is set "
                          "(0.25)")
+    ap.add_argument("--prune-targets", action="store_true", default=None,
+                    help="KataGo's policy-target pruning of the visit distributions")
     ap.add_argument("--train-steps", type=int)
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float, help="learning rate (REINFORCE: 1e-4, plain SGD; "

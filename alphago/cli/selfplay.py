@@ -40,6 +40,9 @@ def main(argv=None) -> int:
                          "search get this many visits, no noise and no policy target")
     ap.add_argument("--full-fraction", type=float, default=0.25,
                     help="share of moves searched with --visits when --cheap-visits is set")
+    ap.add_argument("--prune-targets", action="store_true",
+                    help="KataGo's policy-target pruning: visits that noise and exploration "
+                         "alone gave a move are left out of its visit-distribution target")
     args = ap.parse_args(argv)
     if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
@@ -66,7 +69,8 @@ def main(argv=None) -> int:
     if args.visits > 0:
         games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
             visits=args.visits, cheap_visits=args.cheap_visits,
-            full_fraction=args.full_fraction), name=me_name)
+            full_fraction=args.full_fraction, prune_targets=args.prune_targets),
+            name=me_name)
     else:
         games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
     learner = me_name if args.learner_only and args.opponent else None
