@@ -445,3 +445,30 @@ def test_search_self_play_with_pruned_targets(tmp_path):
     for a, b in zip(raw.visit_targets, pruned.visit_targets):
         assert set(b) <= set(a) and abs(sum(b.values()) - 1) < 1e-6
     assert sum(map(len, pruned.visit_targets)) < sum(map(len, raw.visit_targets))
+
+
+def test_visit_targets_script_compares_raw_and_pruned_targets(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from alphago import checkpoint
+
+    root = Path(__file__).resolve().parents[1]
+    net = tmp_path / "net.pt"
+    checkpoint.save(net, build_model(ModelConfig(board_size=7, filters=8, depth=1,
+                                                 heads="both")))
+    res = subprocess.run([sys.executable, str(root / "scripts" / "visit_targets.py"),
+                          "--model", str(net), "--size", "7", "--visits", "24", "--games", "2",
+                          "--moves", "10", "--device", "cpu", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["positions"] == 20
+    assert 1 <= out["moves_pruned"] <= out["moves_raw"]
+    assert out["top_share_pruned"] >= out["top_share_raw"]
+    bad = subprocess.run([sys.executable, str(root / "scripts" / "visit_targets.py"),
+                          "--model", str(tmp_path / "missing.pt")],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "not found" in bad.stderr
