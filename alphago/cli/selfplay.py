@@ -47,12 +47,11 @@ def main(argv=None) -> int:
     if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
     from alphago import checkpoint, selfplay
+    from alphago.evaluator import make_evaluator
 
     cap_error = selfplay.playout_cap_error(args.visits, args.cheap_visits, args.full_fraction)
     if cap_error:
         ap.error(cap_error)
-    from alphago.evaluator import make_evaluator
-
     try:
         me = make_evaluator(args.model, args.device, batch_size=args.games)
         opp = (make_evaluator(args.opponent, args.device, batch_size=args.games)
