@@ -85,6 +85,14 @@ class LoopConfig:
     device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
 
+    def search_selfplay(self):
+        """Search self-play's settings (expert iteration, ``visits`` > 0)."""
+        from alphago.selfplay import SearchSelfPlayConfig
+
+        return SearchSelfPlayConfig(visits=self.visits, cheap_visits=self.cheap_visits,
+                                    full_fraction=self.full_fraction,
+                                    prune_targets=self.prune_targets)
+
 
 REVERT_BELOW = 0.5  # REINFORCE: a candidate whose gate interval ends under this is dropped
 REINFORCE_LR = 1e-4  # plain SGD (no momentum); 1e-3 with momentum drifted off on 19x19
@@ -156,10 +164,7 @@ def selfplay_task(spec: dict) -> dict:
     batch = spec["games"]
     me = make_evaluator(spec["model"], spec["device"], spec.get("threads", 1), batch)
     if spec["visits"] > 0:
-        scfg = selfplay.SearchSelfPlayConfig(visits=spec["visits"],
-                                             cheap_visits=spec.get("cheap_visits"),
-                                             full_fraction=spec.get("full_fraction", 0.25),
-                                             prune_targets=spec.get("prune_targets", False))
+        scfg = selfplay.SearchSelfPlayConfig(**spec["search"])
         games = selfplay.play_search_games(me, cfg, scfg, name="best")
         learner = None
     else:
@@ -305,9 +310,8 @@ class Loop:
                           "seed": int(rng.integers(1 << 31)) + k,
                           "model": str(self.dir / self.learner(state)),
                           "opponent": str(self.dir / opponent), "visits": cfg.visits,
-                          "cheap_visits": cfg.cheap_visits,
-                          "full_fraction": cfg.full_fraction,
-                          "prune_targets": cfg.prune_targets,
+                          "search": (dataclasses.asdict(cfg.search_selfplay())
+                                     if cfg.visits > 0 else None),
                           "device": cfg.device, "prefix": gen_name(g),
                           "first_id": g * 1_000_000 + k * cfg.games_per_task})
         t0 = time.time()
@@ -361,9 +365,7 @@ class Loop:
         base = (f"{sys.executable} -m alphago.cli.gtp --model {model} --threads 1 "
                 f"--device cpu --seed {seed} --size {cfg.board_size} --komi {cfg.komi}")
         if visits > 0:  # the search self-play plays: its value, pass rule and resignation
-            from alphago.selfplay import SearchSelfPlayConfig
-
-            sp = SearchSelfPlayConfig()
+            sp = cfg.search_selfplay()
             return base + (f" --visits {visits} --rollouts {'on' if sp.rollouts else 'off'}"
                            f" --mix-lambda {sp.mix_lambda} --resign-threshold {sp.resign_threshold}"
                            " --playout-rules")

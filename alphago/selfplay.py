@@ -80,6 +80,23 @@ class SearchSelfPlayConfig:
         """The search's rollout weight at the leaves: AlphaGo's 0.5 with rollouts, else 0."""
         return 0.5 if self.rollouts else 0.0
 
+    def sampled_moves(self, size: int) -> int:
+        """Moves played at temperature 1 (then the most visited move)."""
+        return self.temperature_moves if self.temperature_moves is not None else size * size // 12
+
+
+def search_player(ev: Evaluator, scfg: SearchSelfPlayConfig, seed: int):
+    """The player of search self-play (an ``MCTSPlayer`` under the self-play pass rule,
+    searching with ``scfg``'s visits, rollouts, resign threshold and batch)."""
+    from alphago.config import SearchConfig
+    from alphago.player import MCTSPlayer
+
+    search = SearchConfig(visits=scfg.visits, rollouts=scfg.rollouts,
+                          mix_lambda=scfg.mix_lambda,
+                          resign_threshold=scfg.resign_threshold, batch_size=scfg.batch_size,
+                          max_nodes=max(2000, 4 * scfg.visits * 2), seed=seed)
+    return MCTSPlayer(ev, search, playout_rules=True)
+
 
 def playout_cap_error(visits: int, cheap_visits: int | None, full_fraction: float
                       ) -> str | None:
@@ -143,18 +160,14 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
     """``cfg.games`` games of the searching player against itself, one after another
     (the search batches its own leaves for the network)."""
     from alphago import scoring
-    from alphago.config import SearchConfig
-    from alphago.player import RESIGN, MCTSPlayer
+    from alphago.player import RESIGN
 
     rng = np.random.default_rng(cfg.seed)
     n = cfg.size
     max_moves = cfg.max_moves or 2 * n * n
-    t_moves = scfg.temperature_moves if scfg.temperature_moves is not None else n * n // 12
-    search = SearchConfig(visits=scfg.visits, rollouts=scfg.rollouts,
-                          mix_lambda=scfg.mix_lambda,
-                          resign_threshold=scfg.resign_threshold, batch_size=scfg.batch_size,
-                          max_nodes=max(2000, 4 * scfg.visits * 2), seed=cfg.seed)
-    player = MCTSPlayer(ev, search, playout_rules=True)
+    t_moves = scfg.sampled_moves(n)
+    player = search_player(ev, scfg, cfg.seed)
+    search = player.cfg
     games = []
     for _ in range(cfg.games):
         player.new_game()

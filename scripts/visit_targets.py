@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from alphago import dataset  # noqa: E402
 from alphago.board import Position  # noqa: E402
-from alphago.config import SearchConfig  # noqa: E402
-from alphago.selfplay import SearchSelfPlayConfig, visit_distribution  # noqa: E402
+from alphago.selfplay import (SearchSelfPlayConfig, search_player,  # noqa: E402
+                              visit_distribution)
 
 
 def entropy(p: np.ndarray) -> float:
@@ -35,19 +35,20 @@ def entropy(p: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def target_stats(player, size: int, komi: float, games: int, moves: int, c_puct: float,
-                 noise: float) -> dict:
+def target_stats(player, scfg: SearchSelfPlayConfig, size: int, komi: float, games: int,
+                 moves: int) -> dict:
     rows = []
+    sampled = scfg.sampled_moves(size)
     for _ in range(games):
         player.new_game()
         pos = Position(size, komi, superko=True)
         for i in range(moves):
             if pos.passes >= 2:
                 break
-            res = player.genmove(pos, temperature=1.0 if i < size * size // 12 else 0.0,
-                                 noise=noise, allow_resign=False)
+            res = player.genmove(pos, temperature=1.0 if i < sampled else 0.0,
+                                 noise=scfg.noise, allow_resign=False)
             raw = visit_distribution(res, pos.pass_move)
-            pruned = visit_distribution(res, pos.pass_move, c_puct)
+            pruned = visit_distribution(res, pos.pass_move, player.cfg.c_puct)
             prior = np.sort(player.policy(pos))[::-1][:dataset.PI_TOP]
             rows.append((len(raw), len(pruned), entropy(np.array(list(raw.values()))),
                          entropy(np.array(list(pruned.values()))),
@@ -76,19 +77,14 @@ def main(argv=None) -> int:
         ap.error("--visits must be >= 2, --games and --moves >= 1")
     from alphago import checkpoint
     from alphago.evaluator import make_evaluator
-    from alphago.player import MCTSPlayer
 
+    scfg = SearchSelfPlayConfig(visits=args.visits)
     try:
-        ev = make_evaluator(args.model, args.device, 1, 8)
+        ev = make_evaluator(args.model, args.device, 1, scfg.batch_size)
     except (checkpoint.CheckpointError, ValueError, FileNotFoundError) as exc:
         ap.error(str(exc))
-    sp = SearchSelfPlayConfig(visits=args.visits)
-    search = SearchConfig(visits=args.visits, rollouts=False, mix_lambda=0.0,
-                          batch_size=sp.batch_size, seed=args.seed,
-                          max_nodes=max(2000, 8 * args.visits))
-    player = MCTSPlayer(ev, search, playout_rules=True)
-    stats = target_stats(player, args.size, args.komi, args.games, args.moves, search.c_puct,
-                         sp.noise)
+    player = search_player(ev, scfg, args.seed)
+    stats = target_stats(player, scfg, args.size, args.komi, args.games, args.moves)
     stats.update({"model": args.model, "visits": args.visits})
     if args.json:
         print(json.dumps(stats))
