@@ -30,9 +30,12 @@ class GtpClient:
         self.proc: subprocess.Popen | None = None
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.starting = False
+        self.killed = False
 
     def start(self) -> None:
         self.close()
+        if self.killed:
+            raise EngineFailure(f"{self.name}: stopped with its match")
         err = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +92,14 @@ class GtpClient:
             raise EngineFailure(f"{self.name} answered {head!r}")
         text = "\n".join([head[1:].lstrip("0123456789").strip()] + got[1:]).strip()
         return head[0] == "=", text
+
+    def kill(self) -> None:
+        """End the engine at once, whatever it is doing, for good (an interrupted match)."""
+        self.killed = True
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
     def close(self) -> None:
         if self.proc is None:

@@ -148,9 +148,16 @@ class _Worker:
         self.referee = (GtpClient("referee", cfg.game.referee, out / "logs" / f"slot{slot}")
                         if cfg.game.scorer == "referee" and cfg.game.referee else None)
 
+    def _all(self) -> list[GtpClient]:
+        return list(self.clients.values()) + ([self.referee] if self.referee else [])
+
     def close(self):
-        for c in list(self.clients.values()) + ([self.referee] if self.referee else []):
+        for c in self._all():
             c.close()
+
+    def kill(self):
+        for c in self._all():
+            c.kill()
 
 
 def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = True) -> dict:
@@ -169,6 +176,7 @@ def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = Tru
     for w in workers:
         slots.put(w)
     stop = threading.Event()
+    aborted = threading.Event()  # interrupted: games cut short are not results
 
     def run_one(item):
         gid, b, w = item
@@ -180,6 +188,8 @@ def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = Tru
                             worker.referee, opening_for(cfg, gid))
         finally:
             slots.put(worker)
+        if aborted.is_set():
+            return None
         with lock:
             with jsonl.open("a") as f:
                 f.write(json.dumps(dataclasses.asdict(rec)) + "\n")
@@ -189,15 +199,22 @@ def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = Tru
         return rec
 
     bar = tqdm(total=len(todo), disable=not progress, unit="game")
+    pool = ThreadPoolExecutor(max_workers=max(1, cfg.parallel))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, cfg.parallel)) as pool:
-            futures = [pool.submit(run_one, item) for item in todo]
-            for fut in as_completed(futures):
-                rec = fut.result()
-                bar.update(1)
-                if rec is not None:
-                    bar.set_postfix_str(f"{rec.black} vs {rec.white}: {rec.result}")
+        futures = [pool.submit(run_one, item) for item in todo]
+        for fut in as_completed(futures):
+            rec = fut.result()
+            bar.update(1)
+            if rec is not None:
+                bar.set_postfix_str(f"{rec.black} vs {rec.white}: {rec.result}")
+    except BaseException:  # Ctrl-C, SIGTERM, a game's error: end the games in play now
+        aborted.set()
+        stop.set()
+        for w in workers:
+            w.kill()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
         for w in workers:
             w.close()

@@ -35,3 +35,28 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+class TerminateAsInterrupt:
+    """Within the block, SIGTERM raises KeyboardInterrupt in the main thread as Ctrl-C
+    does, so that a long-running command stopped by ``kill`` or a job scheduler runs its
+    clean-up (workers ended and reaped, progress written) instead of vanishing. The
+    previous handler comes back on leaving; elsewhere than the main thread it does
+    nothing."""
+
+    def __enter__(self):
+        self._old = None
+        try:
+            self._old = signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+        return False

@@ -197,9 +197,16 @@ def _run_tasks(specs: list[dict], cfg: LoopConfig) -> list[dict]:
         from alphago.procs import die_with_parent
 
         ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=die_with_parent,
-                                    initargs=(os.getpid(),)) as pool:
+        pool = cf.ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=die_with_parent,
+                                      initargs=(os.getpid(),))
+        try:
             return list(pool.map(selfplay_task, specs))
+        except BaseException:  # Ctrl-C, SIGTERM: end the workers now (a rerun redoes their task)
+            for proc in multiprocessing.active_children():
+                proc.kill()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [selfplay_task(s) for s in specs]
 
 
@@ -270,7 +277,15 @@ class Loop:
     # phases
     def run(self, until_generation: int | None = None) -> dict:
         state = self.load_state()
-        last = until_generation or self.cfg.generations
+        try:
+            return self._run(state, until_generation or self.cfg.generations)
+        except BaseException:  # interrupted: keep the time the cut-short phase has spent
+            saved = json.loads(self.state_path.read_text())  # and nothing else half-done
+            saved["seconds"] = state.get("seconds", {})
+            self.save_state(saved)
+            raise
+
+    def _run(self, state: dict, last: int) -> dict:
         while state["generation"] <= last:
             g = state["generation"]
             if state["phase"] == "selfplay":
@@ -454,9 +469,10 @@ class Loop:
 
 
 class _Timed:
-    """Adds a phase's wall and CPU seconds (this process and its finished local workers;
-    Ray workers elsewhere are not counted) to ``state["seconds"][generation][phase]``;
-    a phase cut short by a kill is counted again when it is rerun."""
+    """Adds a phase's wall and CPU seconds (this process and its finished local workers
+    and gate engines; Ray workers elsewhere are not counted) to
+    ``state["seconds"][generation][phase]``, also when the phase is interrupted (Ctrl-C,
+    SIGTERM: the rerun adds the rest). Only a SIGKILL loses the part of the phase it cut."""
 
     def __init__(self, state: dict, g: int, phase: str):
         self.entry = state.setdefault("seconds", {}).setdefault(str(g), {})

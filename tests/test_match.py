@@ -354,3 +354,37 @@ def test_openings_start_each_pair_of_games(tmp_path):
     assert starts[0] == starts[1] == match.opening_for(cfg, 0)
     assert starts[2] == starts[3] == match.opening_for(cfg, 2) != starts[0]
     assert recs[0]["black"] == recs[1]["white"] == "a"
+
+
+def test_sigterm_ends_a_match_at_once_and_records_no_cut_game(tmp_path):
+    """``kill PID`` on the match tool: the engines of the games in play end with it at
+    once, no cut-short game is written as a result, and a rerun starts those games anew."""
+    import os
+    import signal
+    import time
+
+    from conftest import children_of, process_alive
+
+    script = tmp_path / "hang.py"
+    script.write_text(BROKEN["hang"])
+    engine = f"{sys.executable} {script}"
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "alphago.cli.match", "--engine",
+                             f"a={engine}", "--engine", f"b={engine}", "--games", "4",
+                             "--parallel", "2", "--size", "9", "--out", str(out), "--quiet"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    deadline = time.time() + 60
+    while time.time() < deadline and len(children_of(proc.pid)) < 4:
+        time.sleep(0.1)
+    engines = children_of(proc.pid)
+    assert len(engines) == 4, "the match did not start its engines"
+    time.sleep(1.0)  # both games are waiting on a genmove
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130 and "resumes" in err
+    assert time.time() - t0 < 15
+    assert not [p for p in engines if process_alive(p)]
+    jsonl = out / "games.jsonl"
+    assert not jsonl.exists() or not jsonl.read_text().strip()

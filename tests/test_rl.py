@@ -143,6 +143,53 @@ def test_loop_resumes_after_sigkill_mid_generation(tmp_path):
     check_run(run, 2)
 
 
+def _stop_with_sigterm(proc, ready, what: str) -> dict:
+    """SIGTERM the loop once ``ready()``; it must end its workers or engines at once and
+    exit 130, keeping the time the cut phase spent."""
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    kids = children_of(proc.pid)
+    assert proc.poll() is None and kids, f"the loop had no {what} running at the signal"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    deadline = time.time() + 10
+    while time.time() < deadline and [p for p in kids if process_alive(p)]:
+        time.sleep(0.1)
+    assert not [p for p in kids if process_alive(p)], f"{what} survived the loop"
+
+
+def test_sigterm_stops_the_loop_cleanly_and_keeps_its_time(tmp_path):
+    run = tmp_path / "rl"
+    args = ("--generations", "1", "--workers", "2", "--gate-games", "12")
+
+    def state():
+        return json.loads((run / "state.json").read_text())
+
+    proc = run_loop(run, *args, wait=False)
+    _stop_with_sigterm(proc, lambda: list((run / "games" / "gen_0001").glob("task_*")),
+                       "self-play workers")
+    cut = state()
+    assert cut["phase"] == "selfplay" and cut["seconds"]["1"]["selfplay"]["wall_s"] > 0
+    proc = run_loop(run, *args, wait=False)  # resumes; stopped again in its gate
+    _stop_with_sigterm(proc, lambda: (run / "gates" / "gen_0001").exists(), "gate engines")
+    cut = state()
+    assert cut["phase"] == "gate" and cut["history"] == []
+    assert cut["seconds"]["1"]["gate"]["wall_s"] > 0
+    spent = cut["seconds"]["1"]["selfplay"]["wall_s"]
+    records = (run / "gates" / "gen_0001" / "games.jsonl")
+    for line in records.read_text().splitlines() if records.exists() else []:
+        assert json.loads(line)["result"]  # whole games only
+    res = run_loop(run, *args)
+    assert res.returncode == 0, res.stderr[-2000:]
+    done = state()
+    assert done["generation"] == 2 and len(done["history"]) == 1
+    assert done["history"][0]["games"] == 12
+    assert done["seconds"]["1"]["selfplay"]["wall_s"] == spent
+    assert done["seconds"]["1"]["gate"]["wall_s"] > cut["seconds"]["1"]["gate"]["wall_s"]
+
+
 def test_bad_loop_options_are_clear_errors(tmp_path):
     res = run_loop(tmp_path / "x", "--generations", "0")
     assert res.returncode == 2 and "--generations must be >= 1" in res.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 from alphago import match
 from alphago.board import max_fixed_handicap
 from alphago.coords import MAX_SIZE, MIN_SIZE
+from alphago.procs import TerminateAsInterrupt
 
 
 def _engine(text: str) -> tuple[str, str]:
@@ -132,10 +133,15 @@ def main(argv=None) -> int:
                             parallel=args.parallel, sprt=args.sprt, seed=args.seed,
                             openings=openings, alternate=args.colours == "alternate")
     try:
-        summary = match.run_match(cfg, args.out, progress=not args.quiet)
+        with TerminateAsInterrupt():
+            summary = match.run_match(cfg, args.out, progress=not args.quiet)
     except match.MatchSetupError as exc:
         print(f"match: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("match: stopped; the finished games are in games.jsonl, and the same command "
+              "resumes", file=sys.stderr)
+        return 130
     print(json.dumps(summary, indent=1))
     return 0
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 
 from alphago.coords import MAX_SIZE, MIN_SIZE
+from alphago.procs import TerminateAsInterrupt
 from alphago.rl import Loop, LoopConfig
 from alphago.selfplay import playout_cap_error
 
@@ -144,7 +145,8 @@ def main(argv=None) -> int:
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     try:
-        state = Loop(run, cfg).run()
+        with TerminateAsInterrupt():
+            state = Loop(run, cfg).run()
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
