@@ -428,7 +428,8 @@ def train(shard_dir: str | list[str], run_dir: str, model_cfg: ModelConfig | Non
 
     with _StopFlag() as flag:
         for batch in loader:
-            out_of_time = max_seconds is not None and clock.tick() >= max_seconds
+            active = clock.tick()  # every step, so that only true pauses are left out
+            out_of_time = max_seconds is not None and active >= max_seconds
             if step >= end or flag.stop or out_of_time:
                 break
             parts = _step(ddp, opt, ema, model, batch, dev, cfg, model_cfg, autocast,

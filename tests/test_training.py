@@ -643,3 +643,28 @@ def test_average_of_nets_weights_and_its_errors(tmp_path, capsys):
         assert main(argv + ["--out", out]) == 2
         assert msg in capsys.readouterr().err
     assert not (tmp_path / "bad.pt").exists()
+
+
+def test_active_time_counts_every_step_of_a_slow_run(shards, tmp_path, monkeypatch):
+    """Steps of 100 s each (a big net on a busy CPU), checkpoints 4 steps apart: every
+    step is training time, none of it a pause, whether or not a time budget is set."""
+    import alphago.train as train_mod
+
+    out, _ = shards
+    now = [1000.0]
+    real_step = train_mod._step
+
+    def slow_step(*args, **kwargs):
+        now[0] += 100.0
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(train_mod, "_step", slow_step)
+    tcfg = TrainConfig(batch_size=16, lr=0.01, warmup_steps=0, total_steps=8, eval_every=8,
+                       eval_positions=50, checkpoint_every=4, workers=0, seed=5)
+    res = train(str(out), str(tmp_path / "run"), ModelConfig(filters=8, depth=1), tcfg,
+                "cpu", progress=False)
+    assert res.step == 8 and res.active_seconds == pytest.approx(800.0)
+    row = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    rate = float(dict(zip(row[0].split(","), row[-1].split(",")))["samples_per_s"])
+    assert rate == pytest.approx(16 * 8 / 800.0, abs=0.05)  # logged to 0.1
