@@ -240,15 +240,17 @@ class PositionShards:
         total = 0
         for i, path in paths:
             with np.load(path) as z:
-                for k in SHARD_FIELDS + TARGET_FIELDS:
+                for k in SHARD_FIELDS:
                     if k in z.files:
                         parts[k].append(z[k])
+                for k in TARGET_FIELDS:
+                    parts[k].append(z[k] if k in z.files else None)
             folder.append(np.full(len(parts["move"][-1]), i, np.int64))
             total += len(parts["move"][-1])
             if max_positions and total >= max_positions:
                 break
-        # visit targets only where every shard has them
-        self.has_targets = all(len(parts[k]) == len(parts["move"]) for k in TARGET_FIELDS)
+        # visit targets where any shard has them (a mixed replay: the others' played move)
+        self.has_targets = _fill_targets(parts)
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or self.has_targets}
         folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
@@ -304,6 +306,29 @@ class PositionShards:
         net = symmetry.moves_in_net_frame(pm[valid], np.repeat(syms, valid.sum(1)), n)
         dense[rows, net] = pp[valid].astype(np.float32)
         return dense
+
+
+def one_hot_targets(move: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pi_moves, pi_probs) that put all of a position's target on the move played, in
+    the sparse form of visit targets (a row without a move gets none)."""
+    moves = np.full((len(move), PI_TOP), -1, np.int16)
+    probs = np.zeros((len(move), PI_TOP), np.float16)
+    real = move >= 0
+    moves[real, 0], probs[real, 0] = move[real], 1.0
+    return moves, probs
+
+
+def _fill_targets(parts: dict[str, list]) -> bool:
+    """Whether any shard file holds visit targets; if so, the files without them (games
+    from SGF records) get the played move as theirs, so that both kinds pool in one
+    replay. Files without targets are left as they are when none has them."""
+    has = [all(parts[k][j] is not None for k in TARGET_FIELDS)
+           for j in range(len(parts["move"]))]
+    if any(has):
+        for j, ok in enumerate(has):
+            if not ok:
+                parts["pi_moves"][j], parts["pi_probs"][j] = one_hot_targets(parts["move"][j])
+    return any(has)
 
 
 def _game_keys(game: np.ndarray, folder: np.ndarray) -> np.ndarray:

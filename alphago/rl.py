@@ -82,6 +82,9 @@ class LoopConfig:
     # weight of the value loss in training (the outcome of a game labels all its positions,
     # so a few hundred games overfit a value head that weighs as much as the policy)
     value_weight: float = 1.0
+    # expert iteration: shard folders of played games (prepare_data.py: SGF records, their
+    # moves as one-hot targets) pooled with the window's self-play in every training
+    replay_shards: tuple[str, ...] = ()
     device: str = "auto"  # self-play: as gtp_server.py --device; training: cuda or cpu
     seed: int = 0
 
@@ -368,7 +371,8 @@ class Loop:
                 log.warning("discarding %s (%s): training again from the best model", last, exc)
                 last.unlink()
         device = "auto" if cfg.device.startswith("onnx") else cfg.device
-        res = train.train(self.window_dirs(g), str(run), model.cfg, tcfg, device,
+        res = train.train(self.window_dirs(g) + list(cfg.replay_shards), str(run), model.cfg,
+                          tcfg, device,
                           resume=True, init_from=str(start), progress=False)
         if res.interrupted:  # SIGINT/SIGTERM: last.pt is saved; a rerun goes on from it
             raise KeyboardInterrupt

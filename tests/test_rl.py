@@ -281,3 +281,43 @@ def test_expert_iteration_trains_a_dual_net(tmp_path):
     loop.load_state()
     grown, _ = checkpoint.load_model(tmp_path / "rl2" / "models" / "gen_0000.pt")
     assert grown.cfg.heads == "both"
+
+
+def test_replay_shards_join_expert_iteration_training(tmp_path, monkeypatch, capsys):
+    """--replay-shards: folders of played games pooled with the self-play window in every
+    generation's training; and clear errors for a REINFORCE run, a folder without shards
+    and games of another board size."""
+    import alphago.train as train_mod
+    from alphago.cli.rl_loop import main
+    from alphago.evaluator import UniformEvaluator
+    from alphago.selfplay import SelfPlayConfig, play_games, write_games
+
+    rec = tmp_path / "rec"
+    sp = SelfPlayConfig(games=2, size=9, seed=2, max_moves=30)
+    write_games(play_games(UniformEvaluator(), sp), sp, rec, val_fraction=0.0)
+    loop = Loop(tmp_path / "rl", LoopConfig(
+        board_size=9, visits=4, games_per_generation=2, games_per_task=2, train_steps=2,
+        batch_size=8, init_filters=8, init_depth=1, max_moves=30, device="cpu", workers=1,
+        replay_shards=(str(rec),)))
+    state = loop.load_state()
+    loop.selfplay(1, state)
+    seen = []
+    real = train_mod.train
+
+    def spy(dirs, *args, **kwargs):
+        seen.append(list(dirs))
+        return real(dirs, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train", spy)
+    loop.train(1, state)
+    assert seen and seen[0][-1] == str(rec) and len(seen[0]) == 2
+    assert (tmp_path / "rl" / "models" / "gen_0001.pt").exists()
+    base = ["--run-dir", str(tmp_path / "bad"), "--board-size", "9"]
+    for extra, message in [(["--replay-shards", str(rec)], "needs expert iteration"),
+                           (["--visits", "4", "--replay-shards", str(tmp_path)],
+                            "no train shards"),
+                           (["--board-size", "13", "--visits", "4", "--replay-shards",
+                             str(rec)], "9x9 games")]:
+        with pytest.raises(SystemExit):
+            main(base + extra)
+        assert message in capsys.readouterr().err

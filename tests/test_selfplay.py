@@ -472,3 +472,30 @@ def test_visit_targets_script_compares_raw_and_pruned_targets(tmp_path):
                           "--model", str(tmp_path / "missing.pt")],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_mixed_replay_pools_visit_targets_with_played_moves(tmp_path):
+    """Shards with visit targets (search self-play) pooled with shards without (records of
+    played games): each row keeps its own kind of target, the played move one-hot for
+    the second, the visit shares for the first, and the pool trains as one."""
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games
+
+    cfg = SelfPlayConfig(games=2, size=9, seed=4, max_moves=30)
+    write_games(play_search_games(UniformEvaluator(), cfg, SearchSelfPlayConfig(visits=16)),
+                cfg, tmp_path / "sp", val_fraction=0.0)
+    write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / "rec", val_fraction=0.0)
+    sp = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False)
+    rec = dataset.PositionShards(tmp_path / "rec", "train", "basic", augment=False)
+    assert sp.has_targets and not rec.has_targets
+    both = dataset.PositionShards([tmp_path / "rec", tmp_path / "sp"], "train", "basic",
+                                  augment=False)
+    assert both.has_targets and len(both) == len(sp) + len(rec)
+    _, moves, _, targets = both.batch(np.arange(len(both)), targets=True)
+    first, then = targets[:len(rec)], targets[len(rec):]
+    assert (first.sum(1) == 1).all() and (first[np.arange(len(rec)), moves[:len(rec)]] == 1).all()
+    expect = sp.batch(np.arange(len(sp)), targets=True)[3]
+    assert np.array_equal(then, expect) and ((then > 0).sum(1) > 1).any()
+    # the other order pools the same way
+    again = dataset.PositionShards([tmp_path / "sp", tmp_path / "rec"], "train", "basic",
+                                   augment=False)
+    assert np.array_equal(again.batch(np.arange(len(sp)), targets=True)[3], expect)

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "learner near the net the run started from (0: off)")
     ap.add_argument("--value-weight", type=float,
                     help="weight of the value loss against the policy's in training (1)")
+    ap.add_argument("--replay-shards", nargs="+", metavar="DIR",
+                    help="expert iteration: shard folders of played games (prepare_data.py "
+                         "from SGF records) pooled with the self-play window in training, "
+                         "their moves as one-hot policy targets")
     ap.add_argument("--device", help="cpu or cuda for self-play and training")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--quiet", action="store_true")
@@ -76,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the run's summary (games, hours, each gate with its interval, "
                          "ratings) and exit; also kept in RUN_DIR/summary.json")
     return ap
+
+
+def replay_shard_checks(cfg: LoopConfig) -> list[tuple[bool, str]]:
+    """--replay-shards: expert iteration only; folders of train shards of the run's size."""
+    if not cfg.replay_shards:
+        return []
+    checks = [(cfg.visits > 0, "--replay-shards needs expert iteration (--visits > 0)")]
+    for d in cfg.replay_shards:
+        shards = list(Path(d, "train").glob("shard_*.npz"))
+        checks.append((bool(shards), f"--replay-shards: no train shards under {d}"))
+        summary = Path(d, "summary.json")
+        size = json.loads(summary.read_text()).get("board_size", 19) if summary.exists() else 19
+        checks.append((not shards or size == cfg.board_size,
+                       f"--replay-shards: {d} holds {size}x{size} games, the run is "
+                       f"{cfg.board_size}x{cfg.board_size}"))
+    return checks
 
 
 def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
@@ -98,6 +118,7 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
             if len(sprt) != 4:
                 ap.error("--gate-sprt takes four numbers: ELO0,ELO1,ALPHA,BETA")
     values["gate_sprt"] = tuple(sprt) if sprt is not None else None
+    values["replay_shards"] = tuple(values.get("replay_shards") or ())
     try:
         cfg = LoopConfig(**values)
     except TypeError as exc:
@@ -115,7 +136,7 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
               (cfg.window is None or cfg.window >= 1, "--window must be >= 1"),
               (cfg.kl_weight >= 0, "--kl-weight must be >= 0"),
               (cfg.value_weight >= 0, "--value-weight must be >= 0")]
-    for ok, msg in checks:
+    for ok, msg in checks + replay_shard_checks(cfg):
         if not ok:
             ap.error(msg)
     cap_error = playout_cap_error(cfg.visits, cfg.cheap_visits, cfg.full_fraction)
