@@ -231,8 +231,7 @@ class PositionShards:
             else feature_set
         self.augment = augment
         dirs = [shard_dir] if isinstance(shard_dir, (str, os.PathLike)) else list(shard_dir)
-        paths = [(i, p) for i, d in enumerate(dirs)
-                 for p in sorted(Path(d, split).glob("shard_*.npz"))]
+        paths = [(i, p) for i, d in enumerate(dirs) for p in shard_files(d, split)]
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
         parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS}
@@ -260,8 +259,7 @@ class PositionShards:
             self.data = {k: v[keep] for k, v in self.data.items()}
             folder = folder[keep]
         self._folder_starts = np.searchsorted(folder, np.arange(len(dirs)))
-        summary = Path(dirs[0], "summary.json")
-        self.size = json.loads(summary.read_text())["board_size"] if summary.exists() else 19
+        self.size = folder_board_size(dirs[0])
 
     def __len__(self) -> int:
         return len(self.data["move"])
@@ -306,6 +304,17 @@ class PositionShards:
         net = symmetry.moves_in_net_frame(pm[valid], np.repeat(syms, valid.sum(1)), n)
         dense[rows, net] = pp[valid].astype(np.float32)
         return dense
+
+
+def shard_files(folder: str | os.PathLike, split: str) -> list[Path]:
+    """A shard folder's shard files of one split (``train`` or ``val``), in order."""
+    return sorted(Path(folder, split).glob("shard_*.npz"))
+
+
+def folder_board_size(folder: str | os.PathLike) -> int:
+    """The board size a shard folder's ``summary.json`` records (19 without one)."""
+    summary = Path(folder, "summary.json")
+    return json.loads(summary.read_text())["board_size"] if summary.exists() else 19
 
 
 def one_hot_targets(move: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

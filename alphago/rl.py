@@ -371,9 +371,9 @@ class Loop:
                 log.warning("discarding %s (%s): training again from the best model", last, exc)
                 last.unlink()
         device = "auto" if cfg.device.startswith("onnx") else cfg.device
-        res = train.train(self.window_dirs(g) + list(cfg.replay_shards), str(run), model.cfg,
-                          tcfg, device,
-                          resume=True, init_from=str(start), progress=False)
+        dirs = self.window_dirs(g) + list(cfg.replay_shards)
+        res = train.train(dirs, str(run), model.cfg, tcfg, device, resume=True,
+                          init_from=str(start), progress=False)
         if res.interrupted:  # SIGINT/SIGTERM: last.pt is saved; a rerun goes on from it
             raise KeyboardInterrupt
         copy_atomic(last, self.dir / "models" / f"{gen_name(g)}.pt")

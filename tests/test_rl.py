@@ -143,7 +143,7 @@ def test_loop_resumes_after_sigkill_mid_generation(tmp_path):
     check_run(run, 2)
 
 
-def _stop_with_sigterm(proc, ready, what: str) -> dict:
+def _stop_with_sigterm(proc, ready, what: str) -> None:
     """SIGTERM the loop once ``ready()``; it must end its workers or engines at once and
     exit 130, keeping the time the cut phase spent."""
     deadline = time.time() + 300

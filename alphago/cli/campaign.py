@@ -168,12 +168,13 @@ def train_config(args, src: Path | None = None) -> TrainConfig:
 
 def ensure_shards(shards: Path, sources: list[str], progress: bool) -> None:
     """Positions from the SGF sources, when the shards are not there (a few minutes)."""
-    if (shards / "summary.json").exists() and any((shards / "train").glob("shard_*.npz")):
+    from alphago import dataset, sgf
+
+    if (shards / "summary.json").exists() and dataset.shard_files(shards, "train"):
         return
     missing = [s for s in sources if not Path(s).exists()]
     if missing:
         raise FileNotFoundError(f"no shards under {shards} and no SGF source at {missing}")
-    from alphago import dataset, sgf
 
     logging.getLogger("campaign").info("building shards %s from %s", shards, sources)
     if shards.exists():

@@ -86,12 +86,17 @@ def replay_shard_checks(cfg: LoopConfig) -> list[tuple[bool, str]]:
     """--replay-shards: expert iteration only; folders of train shards of the run's size."""
     if not cfg.replay_shards:
         return []
+    from alphago.dataset import folder_board_size, shard_files
+
     checks = [(cfg.visits > 0, "--replay-shards needs expert iteration (--visits > 0)")]
     for d in cfg.replay_shards:
-        shards = list(Path(d, "train").glob("shard_*.npz"))
-        checks.append((bool(shards), f"--replay-shards: no train shards under {d}"))
-        summary = Path(d, "summary.json")
-        size = json.loads(summary.read_text()).get("board_size", 19) if summary.exists() else 19
+        shards = bool(shard_files(d, "train"))
+        checks.append((shards, f"--replay-shards: no train shards under {d}"))
+        try:
+            size = folder_board_size(d)
+        except (OSError, ValueError, KeyError) as exc:
+            checks.append((False, f"--replay-shards: unreadable {d}/summary.json ({exc!r})"))
+            continue
         checks.append((not shards or size == cfg.board_size,
                        f"--replay-shards: {d} holds {size}x{size} games, the run is "
                        f"{cfg.board_size}x{cfg.board_size}"))
