@@ -222,11 +222,14 @@ class PositionShards:
 
     def __init__(self, shard_dir: str | os.PathLike | Sequence[str | os.PathLike], split: str,
                  feature_set: FeatureSet | str, augment: bool = True,
-                 max_positions: int | None = None, per_game: int = 0, seed: int = 0):
+                 max_positions: int | None = None, per_game: int = 0, seed: int = 0,
+                 plies: bool = False):
         """``shard_dir``: one shard folder, or several (e.g. a window of self-play
         generations), all of one board size. A game is a game id within one folder: two
         folders that reuse ids (e.g. the same ``--first-id`` with another seed) stay
-        separate games for ``per_game``."""
+        separate games for ``per_game``. ``plies``: keep ``data["ply"]``, each position's
+        place among its game's positions in the shards (its move number, 0 for the
+        first, where the game's every position was written)."""
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
             else feature_set
         self.augment = augment
@@ -253,6 +256,8 @@ class PositionShards:
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or self.has_targets}
         folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
+        if plies:
+            self.data["ply"] = _plies(_game_keys(self.data["game"], folder))
         if per_game > 0:  # the paper's fix for value overfitting: few positions per game
             keep = _indices_per_game(_game_keys(self.data["game"], folder), per_game,
                                      np.random.default_rng(seed))
@@ -348,6 +353,16 @@ def _game_keys(game: np.ndarray, folder: np.ndarray) -> np.ndarray:
         return game
     low = game - game.min()
     return folder.astype(np.int64) * (int(low.max()) + 1) + low
+
+
+def _plies(keys: np.ndarray) -> np.ndarray:
+    """Each position's index within its run of equal game keys (a game's positions are
+    written one after another, in the order they were played). int32."""
+    if len(keys) == 0:
+        return np.zeros(0, np.int32)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return (np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
+            ).astype(np.int32)
 
 
 def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:

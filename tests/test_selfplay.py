@@ -305,6 +305,55 @@ def test_eval_value_compares_nets_on_the_same_positions(tmp_path, capsys):
         eval_value.main(["--shards", str(tmp_path / "nowhere"), "--model", str(paths[0])])
 
 
+def test_eval_value_by_move_number_splits_the_same_errors(tmp_path, capsys):
+    """--by-ply: each position's move number comes from its place in its game, the
+    buckets partition the positions, and each bucket's MSE is its positions' mean."""
+    import json
+
+    from alphago import checkpoint, train_eval
+    from alphago.cli import eval_value
+
+    cfg = SelfPlayConfig(games=6, size=7, komi=0.5, seed=8)
+    games = play_games(UniformEvaluator(), cfg)
+    write_games(games, cfg, tmp_path / "sp", val_fraction=0.0)
+    d = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False, plies=True)
+    lengths = [len(g.moves) for g in games]
+    assert list(d.data["ply"]) == [k for n in lengths for k in range(n)]
+    sampled = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False,
+                                     per_game=5, seed=3, plies=True)
+    keys = sampled.game_keys()
+    for key in np.unique(keys):  # the sampled positions keep their own move numbers
+        mine = sampled.data["ply"][keys == key]
+        assert len(mine) == 5 and len(set(mine.tolist())) == 5
+    torch.manual_seed(2)
+    path = tmp_path / "net.pt"
+    checkpoint.save(path, build_model(ModelConfig(board_size=7, filters=8, depth=1,
+                                                  heads="value")))
+    argv = ["--shards", str(tmp_path / "sp"), "--per-game", "0", "--json", "--model",
+            str(path), "--model", str(path)]
+    assert eval_value.main(argv + ["--by-ply", "0,10,20"]) == 0
+    out = json.loads(capsys.readouterr().out)[str(path)]
+    rows = out["by_ply"]
+    assert [r["plies"] for r in rows] == ["0-9", "10-19", "20+"]
+    assert sum(r["positions"] for r in rows) == out["positions"]
+    errs = train_eval.value_errors(checkpoint.load_model(path)[0], d, torch.device("cpu"))
+    plies = d.data["ply"]
+    for r, (lo, hi) in zip(rows, ((0, 10), (10, 20), (20, 10**9))):
+        inside = (plies >= lo) & (plies < hi)
+        assert r["value_mse"] == pytest.approx(float(np.nanmean(errs[inside])), abs=1e-4)
+        assert r["diff_vs_first"] == 0
+    # a bucket no game reaches is reported empty; malformed edges are a usage error
+    assert eval_value.main(argv + ["--by-ply", "0,1000"]) == 0
+    assert json.loads(capsys.readouterr().out)[str(path)]["by_ply"][1] == {
+        "plies": "1000+", "positions": 0}
+    for bad in ("10,20", "0,20,20", "0,x"):
+        with pytest.raises(SystemExit):
+            eval_value.main(argv + ["--by-ply", bad])
+    capsys.readouterr()
+    text = [a for a in argv if a != "--json"]
+    assert eval_value.main(text + ["--by-ply", "0,10"]) == 0  # the text form
+    assert "moves       0-9:" in capsys.readouterr().out
+
 def test_self_play_continues_from_given_positions():
     cfg = SelfPlayConfig(games=1, size=7, komi=0.5, seed=2, greedy_after=4)
     from alphago.board import Position
