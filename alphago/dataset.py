@@ -256,11 +256,12 @@ class PositionShards:
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or self.has_targets}
         folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
-        if plies:
-            self.data["ply"] = _plies(_game_keys(self.data["game"], folder))
+        if plies or per_game > 0:
+            keys = _game_keys(self.data["game"], folder)
+        if plies:  # a game's positions are written one after another, in playing order
+            self.data["ply"] = _run_ranks(keys).astype(np.int32)
         if per_game > 0:  # the paper's fix for value overfitting: few positions per game
-            keep = _indices_per_game(_game_keys(self.data["game"], folder), per_game,
-                                     np.random.default_rng(seed))
+            keep = _indices_per_game(keys, per_game, np.random.default_rng(seed))
             self.data = {k: v[keep] for k, v in self.data.items()}
             folder = folder[keep]
         self._folder_starts = np.searchsorted(folder, np.arange(len(dirs)))
@@ -355,14 +356,12 @@ def _game_keys(game: np.ndarray, folder: np.ndarray) -> np.ndarray:
     return folder.astype(np.int64) * (int(low.max()) + 1) + low
 
 
-def _plies(keys: np.ndarray) -> np.ndarray:
-    """Each position's index within its run of equal game keys (a game's positions are
-    written one after another, in the order they were played). int32."""
-    if len(keys) == 0:
-        return np.zeros(0, np.int32)
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    return (np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
-            ).astype(np.int32)
+def _run_ranks(values: np.ndarray) -> np.ndarray:
+    """Each element's index within its run of equal consecutive values (int64)."""
+    if len(values) == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return np.arange(len(values)) - np.repeat(starts, np.diff(np.r_[starts, len(values)]))
 
 
 def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -371,9 +370,7 @@ def _indices_per_game(game: np.ndarray, k: int, rng: np.random.Generator) -> np.
     order = rng.permutation(len(game))
     shuffled = game[order]
     by_game = np.argsort(shuffled, kind="stable")  # each game's positions, in random order
-    sorted_games = shuffled[by_game]
-    starts = np.flatnonzero(np.r_[True, sorted_games[1:] != sorted_games[:-1]])
-    rank = np.arange(len(game)) - np.repeat(starts, np.diff(np.r_[starts, len(game)]))
+    rank = _run_ranks(shuffled[by_game])
     return np.sort(order[by_game[rank < k]])
 
 

@@ -354,6 +354,7 @@ def test_eval_value_by_move_number_splits_the_same_errors(tmp_path, capsys):
     assert eval_value.main(text + ["--by-ply", "0,10"]) == 0  # the text form
     assert "moves       0-9:" in capsys.readouterr().out
 
+
 def test_self_play_continues_from_given_positions():
     cfg = SelfPlayConfig(games=1, size=7, komi=0.5, seed=2, greedy_after=4)
     from alphago.board import Position

@@ -37,16 +37,16 @@ SPLITS = {"both": ("train", "val"), "train": ("train",), "val": ("val",)}
 
 
 def _splits(shards: list[str], feature_set: str, per_game: int, seed: int,
-            which: str = "both") -> list:
+            which: str = "both", plies: bool = False) -> list:
     """The positions of the splits asked for that exist (the same positions whatever the
-    feature set: it changes only the planes), each with its move number."""
+    feature set: it changes only the planes); with ``plies``, each with its move number."""
     from alphago import dataset
 
     out = []
     for split in SPLITS[which]:
         try:
             out.append(dataset.PositionShards(shards, split, feature_set, augment=False,
-                                              per_game=per_game, seed=seed, plies=True))
+                                              per_game=per_game, seed=seed, plies=plies))
         except FileNotFoundError:
             continue
     return out
@@ -161,7 +161,8 @@ def main(argv=None) -> int:
             ap.error(f"{path} has no value head")
         fs = model.cfg.feature_set
         if fs not in splits:
-            splits[fs] = _splits(args.shards, fs, args.per_game, args.seed, args.split)
+            splits[fs] = _splits(args.shards, fs, args.per_game, args.seed, args.split,
+                                 args.by_ply is not None)
         errors.append(np.concatenate([value_errors(model, d, torch.device("cpu"))
                                       for d in splits[fs]] or [np.zeros(0)]))
     used = next(iter(splits.values()))
