@@ -162,7 +162,9 @@ def _stop_with_sigterm(proc, ready, what: str) -> None:
 
 def test_sigterm_stops_the_loop_cleanly_and_keeps_its_time(tmp_path):
     run = tmp_path / "rl"
-    args = ("--generations", "1", "--workers", "2", "--gate-games", "12")
+    # 16 tasks: the signal (sent once the first task is done) must find self-play running
+    args = ("--generations", "1", "--workers", "2", "--gate-games", "12",
+            "--games-per-generation", "64")
 
     def state():
         return json.loads((run / "state.json").read_text())
