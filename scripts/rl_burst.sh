@@ -17,6 +17,10 @@
 #      BOARD from a fresh net, search self-play with VISITS), BOARD (19 for reinforce, 9 for
 #      expert), VISITS (64), CHEAP_VISITS (expert: playout-cap randomisation, the visits of
 #      the moves not drawn for a full search; off by default), FULL_FRACTION (0.25),
+#      PRUNE (1: KataGo's policy-target pruning), REPLAY (folders of played games, e.g. pro
+#      games from scripts/prepare_data.py, pooled with the self-play in every batch as
+#      one-hot targets: the mixed replay of docs/RESULTS.md; carry them), WINDOW (generations
+#      of games trained on), VALUE_WEIGHT, GATE_VISITS (the loop's defaults),
 #      GAMES (games a generation: 1024 reinforce, 256 expert),
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (300 reinforce, 200 expert), BATCH
 #      (256), LR (3e-3 reinforce, the recipe measured in docs/RESULTS.md; expert: the loop's
@@ -68,6 +72,17 @@ ARGS=(--run-dir "$WORK/run" --board-size "$BOARD" --generations 1000
 [ -n "${MAX_MOVES:-}" ] && ARGS+=(--max-moves "$MAX_MOVES")
 [ -n "${CHEAP_VISITS:-}" ] && ARGS+=(--cheap-visits "$CHEAP_VISITS"
                                     --full-fraction "${FULL_FRACTION:-0.25}")
+[ "${PRUNE:-0}" = 1 ] && ARGS+=(--prune-targets)
+[ -n "${WINDOW:-}" ] && ARGS+=(--window "$WINDOW")
+[ -n "${VALUE_WEIGHT:-}" ] && ARGS+=(--value-weight "$VALUE_WEIGHT")
+[ -n "${GATE_VISITS:-}" ] && ARGS+=(--gate-visits "$GATE_VISITS")
+if [ -n "${REPLAY:-}" ]; then
+    read -r -a REPLAY_DIRS <<<"$REPLAY"
+    for d in "${REPLAY_DIRS[@]}"; do
+        [ -d "$d" ] || { log "REPLAY folder $d is missing (carry it)"; exit 2; }
+    done
+    ARGS+=(--replay-shards "${REPLAY_DIRS[@]}")
+fi
 timeout -s INT -k 30 "$LEFT" $PY scripts/rl_loop.py "${ARGS[@]}" >>"$OUT/burst.log" 2>&1
 RC=$?
 log "loop exit $RC (124 or 130: stopped by the time box, as planned)"
