@@ -61,6 +61,7 @@ class TorchEvaluator:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.bf16 = (self.device.type == "cuda") if bf16 is None else bf16
         cfg = model.cfg
+        self.board_size = cfg.board_size
         self.feature_set = features.get_feature_set(cfg.feature_set)
         self.has_policy = cfg.heads in ("policy", "both")
         self.has_value = cfg.heads in ("value", "both")

@@ -76,3 +76,64 @@ def evaluate_policy(model, source, max_positions=None, symmetries=1, split="all"
     return {"positions": totals["positions"], "top1": totals["top1"] / count,
             "top5": totals["top5"] / count, "nll": totals["nll"] / count,
             "symmetries": symmetries, "skipped": dict(stats)}
+
+
+def evaluate_search(player, source, max_positions: int, split: str = "all",
+                    val_fraction: float = 0.02, stride: int = 10, noise: float = 0.0,
+                    c_puct: float | None = None) -> dict:
+    """How the search's choice and its expert-iteration policy target compare with the
+    recorded moves: every ``stride``-th position of each usable game (pass moves left out),
+    each searched from a fresh tree by ``player`` (an ``MCTSPlayer``; ``noise``: root
+    Dirichlet noise, as search self-play records its targets with it).
+
+    Returns the share of positions whose recorded move is the prior's first choice and the
+    search's, the mean probability that the prior, the raw visit shares and the pruned
+    visit shares (with ``c_puct``: ``selfplay.pruned_visits``) give the recorded move, and,
+    where the search chose another move than the prior's first choice, which of the two
+    was the recorded one. A search that picks the recorded move less often than its prior
+    teaches expert iteration moves that players of the records would not play."""
+    from alphago.selfplay import visit_distribution
+
+    n = player.ev.board_size
+    stats = sgf.SkipStats()
+    gf = sgf.GameFilter(sizes=(n,), min_moves=1, validate=False)
+    rows = []
+    for rec in sgf.load_games(source, gf, stats):
+        if len(rows) >= max_positions:
+            break
+        if split != "all" and sgf.split_of(rec, val_fraction) != split:
+            continue
+        try:
+            for i, (pos, _, move) in enumerate(rec.replay(superko=True)):
+                if len(rows) >= max_positions:
+                    break
+                if i % stride or move == pos.pass_move:
+                    continue
+                rows.append(_search_row(player, pos.copy(), move, noise, c_puct,
+                                        visit_distribution))
+        except sgf.BadGame as exc:
+            stats.skip(exc.reason, rec.name, exc.detail)
+    return _search_summary(rows, stats)
+
+
+def _search_row(player, pos, move: int, noise: float, c_puct, visit_distribution) -> tuple:
+    player.new_game()
+    prior = player.policy(pos)
+    res = player.genmove(pos, noise=noise, allow_resign=False)
+    raw = visit_distribution(res, pos.pass_move)
+    pruned = visit_distribution(res, pos.pass_move, c_puct) if c_puct is not None else raw
+    first = int(np.argmax(prior))
+    return (first == move, res.move == move, float(prior[move]), raw.get(move, 0.0),
+            pruned.get(move, 0.0), res.move != first, first == move and res.move != first)
+
+
+def _search_summary(rows: list[tuple], stats: sgf.SkipStats) -> dict:
+    r = np.array(rows, dtype=np.float64).reshape(-1, 7)
+    count = len(r)
+    changed = r[:, 5] > 0
+    mean = (lambda col: float(col.mean()) if len(col) else 0.0)
+    return {"positions": count, "prior_top1": mean(r[:, 0]), "search_top1": mean(r[:, 1]),
+            "prior_share": mean(r[:, 2]), "visit_share": mean(r[:, 3]),
+            "pruned_share": mean(r[:, 4]), "search_changed": mean(changed),
+            "changed_search_right": mean(r[changed, 1]),
+            "changed_prior_right": mean(r[changed, 6]), "skipped": dict(stats)}

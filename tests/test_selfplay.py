@@ -549,3 +549,44 @@ def test_mixed_replay_pools_visit_targets_with_played_moves(tmp_path):
     again = dataset.PositionShards([tmp_path / "sp", tmp_path / "rec"], "train", "basic",
                                    augment=False)
     assert np.array_equal(again.batch(np.arange(len(sp)), targets=True)[3], expect)
+
+
+def test_search_eval_scores_the_search_and_its_prior_against_recorded_moves(tmp_path,
+                                                                             capsys):
+    """alphago-eval --visits: every stride-th non-pass position of each record, the prior's
+    and the search's choice against the recorded move, shares as probabilities."""
+    import json
+
+    from alphago import checkpoint
+    from alphago.cli import eval_policy
+    from alphago.evaluator import evaluate_positions
+
+    cfg = SelfPlayConfig(games=3, size=7, komi=0.5, seed=8)
+    write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / "sp")
+    torch.manual_seed(3)
+    net_path = tmp_path / "net.pt"
+    checkpoint.save(net_path, build_model(ModelConfig(board_size=7, filters=8, depth=1,
+                                                      heads="both")))
+    argv = ["--sgf", str(tmp_path / "sp" / "sgf"), "--model", str(net_path), "--visits", "12",
+            "--stride", "3", "--max-positions", "25", "--json"]
+    assert eval_policy.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    # the same positions found another way: each record replayed to its i-th move
+    ev = TorchEvaluator(checkpoint.load_model(net_path)[0], "cpu")
+    recs = list(sgf.load_games(tmp_path / "sp" / "sgf",
+                               sgf.GameFilter(sizes=(7,), min_moves=1, validate=False)))
+    picked = [(rec, i) for rec in recs for i, (_, p) in enumerate(rec.moves)
+              if i % 3 == 0 and p != 49][:25]
+    assert out["positions"] == len(picked) == 25 and out["visits"] == 12
+    firsts = []
+    for rec, i in picked:
+        pos = rec.position_after(i, superko=True)
+        prior = evaluate_positions(ev, [pos])[0][0]
+        firsts.append((int(np.argmax(prior)) == rec.moves[i][1], float(prior[rec.moves[i][1]])))
+    assert out["prior_top1"] == pytest.approx(np.mean([f[0] for f in firsts]))
+    assert out["prior_share"] == pytest.approx(np.mean([f[1] for f in firsts]), abs=1e-5)
+    for key in ("search_top1", "visit_share", "pruned_share", "search_changed"):
+        assert 0.0 <= out[key] <= 1.0
+    assert out["changed_search_right"] + out["changed_prior_right"] <= 1.0
+    with pytest.raises(SystemExit):
+        eval_policy.main(argv[:-1] + ["--stride", "0"])
