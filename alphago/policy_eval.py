@@ -92,7 +92,7 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     where the search chose another move than the prior's first choice, which of the two
     was the recorded one. A search that picks the recorded move less often than its prior
     teaches expert iteration moves that players of the records would not play."""
-    from alphago.selfplay import visit_distribution
+    from alphago.selfplay import completed_q_target, visit_distribution
 
     n = player.ev.board_size
     stats = sgf.SkipStats()
@@ -110,30 +110,37 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
                 if i % stride or move == pos.pass_move:
                     continue
                 rows.append(_search_row(player, pos.copy(), move, noise, c_puct,
-                                        visit_distribution))
+                                        visit_distribution, completed_q_target))
         except sgf.BadGame as exc:
             stats.skip(exc.reason, rec.name, exc.detail)
     return _search_summary(rows, stats)
 
 
-def _search_row(player, pos, move: int, noise: float, c_puct, visit_distribution) -> tuple:
+def _search_row(player, pos, move: int, noise: float, c_puct, visit_distribution,
+                completed_q_target) -> tuple:
+    from alphago.evaluator import evaluate_positions
+
     player.new_game()
-    prior = player.policy(pos)
+    priors, values = evaluate_positions(player.ev, [pos])
+    prior = priors[0]
     res = player.genmove(pos, noise=noise, allow_resign=False)
+    gumbel = completed_q_target(prior, res.candidates, float(values[0]))
     raw = visit_distribution(res, pos.pass_move)
     pruned = visit_distribution(res, pos.pass_move, c_puct) if c_puct is not None else raw
     first = int(np.argmax(prior))
     return (first == move, res.move == move, float(prior[move]), raw.get(move, 0.0),
-            pruned.get(move, 0.0), res.move != first, first == move and res.move != first)
+            pruned.get(move, 0.0), res.move != first, first == move and res.move != first,
+            float(gumbel[move]), int(np.argmax(gumbel)) == move)
 
 
 def _search_summary(rows: list[tuple], stats: sgf.SkipStats) -> dict:
-    r = np.array(rows, dtype=np.float64).reshape(-1, 7)
+    r = np.array(rows, dtype=np.float64).reshape(-1, 9)
     count = len(r)
     changed = r[:, 5] > 0
     mean = (lambda col: float(col.mean()) if len(col) else 0.0)
     return {"positions": count, "prior_top1": mean(r[:, 0]), "search_top1": mean(r[:, 1]),
             "prior_share": mean(r[:, 2]), "visit_share": mean(r[:, 3]),
-            "pruned_share": mean(r[:, 4]), "search_changed": mean(changed),
+            "pruned_share": mean(r[:, 4]), "completed_q_share": mean(r[:, 7]),
+            "completed_q_top1": mean(r[:, 8]), "search_changed": mean(changed),
             "changed_search_right": mean(r[changed, 1]),
             "changed_prior_right": mean(r[changed, 6]), "skipped": dict(stats)}

@@ -242,6 +242,34 @@ def pruned_visits(candidates, c_puct: float) -> dict[int, int]:
     return out
 
 
+def completed_q_target(prior: np.ndarray, candidates, root_value: float,
+                       c_visit: float = 50.0, c_scale: float = 1.0) -> np.ndarray:
+    """The policy-improvement target of Gumbel MuZero (Danihelka et al. 2022) from a PUCT
+    search: softmax(log prior + (c_visit + max N) c_scale completedQ), where a visited
+    move's completed Q is its mean value (winrate, 0..1, for the player to move) and an
+    unvisited one's the root's mixed value: the net's own ``root_value`` (-1..1, for the
+    player to move) blended with the prior-weighted mean Q of the visited moves by their
+    visits. ``prior``: over every move (zeros where illegal); returns the same shape."""
+    logp = np.full(prior.shape, -np.inf)
+    legal = prior > 0
+    logp[legal] = np.log(prior[legal])
+    visited = [c for c in candidates if c.move >= 0 and c.visits > 0]
+    v_hat = (root_value + 1) / 2
+    total = sum(c.visits for c in visited)
+    p_vis = sum(float(prior[c.move]) for c in visited)
+    mixed = v_hat
+    if total and p_vis > 0:
+        mean_q = sum(float(prior[c.move]) * c.winrate for c in visited) / p_vis
+        mixed = (v_hat + total * mean_q) / (1 + total)
+    q = np.full(prior.shape, mixed)
+    for c in visited:
+        q[c.move] = c.winrate
+    scale = (c_visit + max((c.visits for c in visited), default=0)) * c_scale
+    z = logp + scale * q
+    z = np.exp(z - z[legal].max())
+    return z / z.sum()
+
+
 def resign_false_positives(games: list[SelfPlayGame]) -> dict:
     """In no-resign games: how often a side that would have resigned went on to win."""
     checked = [g for g in games if not g.resign_allowed]

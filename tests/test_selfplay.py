@@ -587,6 +587,25 @@ def test_search_eval_scores_the_search_and_its_prior_against_recorded_moves(tmp_
     assert out["prior_share"] == pytest.approx(np.mean([f[1] for f in firsts]), abs=1e-5)
     for key in ("search_top1", "visit_share", "pruned_share", "search_changed"):
         assert 0.0 <= out[key] <= 1.0
+    for key in ("completed_q_share", "completed_q_top1"):
+        assert 0.0 <= out[key] <= 1.0
     assert out["changed_search_right"] + out["changed_prior_right"] <= 1.0
     with pytest.raises(SystemExit):
         eval_policy.main(argv[:-1] + ["--stride", "0"])
+
+
+def test_completed_q_target_on_a_hand_computed_search():
+    from alphago.mcts import MoveInfo
+    from alphago.selfplay import completed_q_target
+
+    prior = np.array([0.5, 0.3, 0.2, 0.0])  # the last move is illegal
+    cands = [MoveInfo(0, 3, 0.6, 0.5, 0.0, []), MoveInfo(1, 1, 0.2, 0.3, 0.0, [])]
+    # unvisited move 2 gets the mixed value: (0.5 + 4 * (0.5*0.6 + 0.3*0.2) / 0.8) / 5 = 0.46
+    got = completed_q_target(prior, cands, root_value=0.0, c_visit=0.0, c_scale=1 / 3)
+    want = np.array([0.5 * np.exp(0.6), 0.3 * np.exp(0.2), 0.2 * np.exp(0.46), 0.0])
+    assert got == pytest.approx(want / want.sum())
+    # the default scale (50 + the most visits) makes the target follow the values
+    sharp = completed_q_target(prior, cands, root_value=0.0)
+    assert sharp[0] > 0.99 and sharp[3] == 0.0
+    # no search: the prior itself
+    assert completed_q_target(prior, [], root_value=0.3) == pytest.approx(prior)
