@@ -62,6 +62,7 @@ class LoopConfig:
     cheap_visits: int | None = None
     full_fraction: float = 0.25
     prune_targets: bool = False  # KataGo's policy-target pruning (selfplay.pruned_visits)
+    root_noise: float = 0.25  # Dirichlet noise weight at the root of the full searches
     train_steps: int = 500
     batch_size: int = 128
     lr: float | None = None  # None: REINFORCE_LR, or EXPERT_LR with visits > 0
@@ -94,7 +95,7 @@ class LoopConfig:
 
         return SearchSelfPlayConfig(visits=self.visits, cheap_visits=self.cheap_visits,
                                     full_fraction=self.full_fraction,
-                                    prune_targets=self.prune_targets)
+                                    prune_targets=self.prune_targets, noise=self.root_noise)
 
 
 REVERT_BELOW = 0.5  # REINFORCE: a candidate whose gate interval ends under this is dropped

@@ -17,7 +17,8 @@
 #      BOARD from a fresh net, search self-play with VISITS), BOARD (19 for reinforce, 9 for
 #      expert), VISITS (64), CHEAP_VISITS (expert: playout-cap randomisation, the visits of
 #      the moves not drawn for a full search; off by default), FULL_FRACTION (0.25),
-#      PRUNE (1: KataGo's policy-target pruning), REPLAY (folders of played games, e.g. pro
+#      PRUNE (1: KataGo's policy-target pruning), NOISE (root noise weight of the full
+#      searches: 0.25; 0 records targets of noise-free searches), REPLAY (folders of played games, e.g. pro
 #      games from scripts/prepare_data.py, pooled with the self-play in every batch as
 #      one-hot targets: the mixed replay of docs/RESULTS.md; carry them), WINDOW (generations
 #      of games trained on), VALUE_WEIGHT, GATE_VISITS (the loop's defaults),
@@ -73,6 +74,7 @@ ARGS=(--run-dir "$WORK/run" --board-size "$BOARD" --generations 1000
 [ -n "${CHEAP_VISITS:-}" ] && ARGS+=(--cheap-visits "$CHEAP_VISITS"
                                     --full-fraction "${FULL_FRACTION:-0.25}")
 [ "${PRUNE:-0}" = 1 ] && ARGS+=(--prune-targets)
+[ -n "${NOISE:-}" ] && ARGS+=(--root-noise "$NOISE")
 [ -n "${WINDOW:-}" ] && ARGS+=(--window "$WINDOW")
 [ -n "${VALUE_WEIGHT:-}" ] && ARGS+=(--value-weight "$VALUE_WEIGHT")
 [ -n "${GATE_VISITS:-}" ] && ARGS+=(--gate-visits "$GATE_VISITS")

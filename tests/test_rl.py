@@ -203,6 +203,8 @@ def test_bad_loop_options_are_clear_errors(tmp_path):
     assert res.returncode == 2 and "--value-weight must be >= 0" in res.stderr
     res = run_loop(tmp_path / "w", "--cheap-visits", "4")
     assert res.returncode == 2 and "--cheap-visits needs --visits > 0" in res.stderr
+    res = run_loop(tmp_path / "n", "--visits", "8", "--root-noise", "1.5")
+    assert res.returncode == 2 and "--root-noise must be within 0..1" in res.stderr
 
 
 def test_ray_local_two_workers(tmp_path):

@@ -455,6 +455,33 @@ def test_playout_cap_randomisation_records_policy_targets_of_full_searches_only(
     assert "fraction" in playout_cap_error(16, 4, 0.0)
 
 
+def test_root_noise_weight_reaches_the_full_searches_only():
+    """--root-noise: the loop's setting reaches search self-play, whose full searches get
+    that weight (0: targets from noise-free searches) and whose cheap ones get none."""
+    from alphago.player import MCTSPlayer
+    from alphago.rl import LoopConfig
+    from alphago.selfplay import play_search_games
+
+    scfg = LoopConfig(visits=12, cheap_visits=3, full_fraction=0.5,
+                      root_noise=0.0).search_selfplay()
+    assert scfg.noise == 0.0 and LoopConfig(visits=12).search_selfplay().noise == 0.25
+    seen = []
+    genmove = MCTSPlayer.genmove
+
+    def spy(self, pos, *args, **kwargs):
+        seen.append((kwargs.get("visits"), kwargs.get("noise")))
+        return genmove(self, pos, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MCTSPlayer, "genmove", spy)
+        games = play_search_games(UniformEvaluator(), SelfPlayConfig(games=1, size=7, seed=2,
+                                                                     max_moves=20), scfg)
+    full = [bool(t) for t in games[0].visit_targets]
+    assert any(full) and not all(full)
+    assert all(n == 0.0 for _, n in seen)
+    assert all(v == (None if f else 3) for (v, _), f in zip(seen, full))
+
+
 def test_policy_target_pruning_on_hand_computed_search_results():
     """KataGo's target pruning under Q + c P sqrt(N) / (1 + n), c = 5, N = 151: the most
     visited move A (Q 0.2, P 0.5, 100 visits) scores 0.2 + 5 * 0.5 * sqrt(151) / 101 =

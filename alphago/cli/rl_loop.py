@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(0.25)")
     ap.add_argument("--prune-targets", action="store_true", default=None,
                     help="KataGo's policy-target pruning of the visit distributions")
+    ap.add_argument("--root-noise", type=float,
+                    help="weight of the Dirichlet noise at the root of the full searches "
+                         "(0.25; 0: policy targets from noise-free searches)")
     ap.add_argument("--train-steps", type=int)
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--lr", type=float, help="learning rate (REINFORCE: 1e-4, plain SGD; "
@@ -134,6 +137,7 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
               (cfg.games_per_generation >= 1 and cfg.games_per_task >= 1,
                "--games-per-generation and --games-per-task must be >= 1"),
               (cfg.visits >= 0, "--visits must be >= 0"),
+              (0.0 <= cfg.root_noise <= 1.0, "--root-noise must be within 0..1"),
               (cfg.train_steps >= 1, "--train-steps must be >= 1"),
               (cfg.lr is None or cfg.lr > 0, "--lr must be positive"),
               (cfg.gate_games >= 1, "--gate-games must be >= 1"),

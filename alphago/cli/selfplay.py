@@ -43,9 +43,14 @@ def main(argv=None) -> int:
     ap.add_argument("--prune-targets", action="store_true",
                     help="KataGo's policy-target pruning: visits that noise and exploration "
                          "alone gave a move are left out of its visit-distribution target")
+    ap.add_argument("--root-noise", type=float, default=0.25,
+                    help="weight of the Dirichlet noise at the root of the full searches "
+                         "(0: their visit targets come from noise-free searches)")
     args = ap.parse_args(argv)
     if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
+    if not 0.0 <= args.root_noise <= 1.0:
+        ap.error("--root-noise must be within 0..1")
     from alphago import checkpoint, selfplay
     from alphago.evaluator import make_evaluator
 
@@ -68,7 +73,8 @@ def main(argv=None) -> int:
     if args.visits > 0:
         games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
             visits=args.visits, cheap_visits=args.cheap_visits,
-            full_fraction=args.full_fraction, prune_targets=args.prune_targets),
+            full_fraction=args.full_fraction, prune_targets=args.prune_targets,
+            noise=args.root_noise),
             name=me_name)
     else:
         games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
