@@ -6,6 +6,8 @@ import numpy as np
 import torch
 
 from alphago import dataset, features, sgf, symmetry
+from alphago.evaluator import evaluate_positions
+from alphago.selfplay import completed_q_target, visit_distribution
 
 
 def _positions(source, split: str, val_fraction: float, size: int, stats: sgf.SkipStats):
@@ -87,13 +89,13 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     Dirichlet noise, as search self-play records its targets with it).
 
     Returns the share of positions whose recorded move is the prior's first choice and the
-    search's, the mean probability that the prior, the raw visit shares and the pruned
-    visit shares (with ``c_puct``: ``selfplay.pruned_visits``) give the recorded move, and,
+    search's, the mean probability that the prior, the raw visit shares, the pruned visit
+    shares (with ``c_puct``: ``selfplay.pruned_visits``) and the completed-Q target
+    (``selfplay.completed_q_target``, and how often its first choice is the recorded move)
+    give the recorded move, and,
     where the search chose another move than the prior's first choice, which of the two
     was the recorded one. A search that picks the recorded move less often than its prior
     teaches expert iteration moves that players of the records would not play."""
-    from alphago.selfplay import completed_q_target, visit_distribution
-
     n = player.ev.board_size
     stats = sgf.SkipStats()
     gf = sgf.GameFilter(sizes=(n,), min_moves=1, validate=False)
@@ -109,17 +111,14 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
                     break
                 if i % stride or move == pos.pass_move:
                     continue
-                rows.append(_search_row(player, pos.copy(), move, noise, c_puct,
-                                        visit_distribution, completed_q_target))
+                rows.append(_search_row(player, pos.copy(), move, noise, c_puct))
         except sgf.BadGame as exc:
             stats.skip(exc.reason, rec.name, exc.detail)
     return _search_summary(rows, stats)
 
 
-def _search_row(player, pos, move: int, noise: float, c_puct, visit_distribution,
-                completed_q_target) -> tuple:
-    from alphago.evaluator import evaluate_positions
-
+def _search_row(player, pos, move: int, noise: float, c_puct) -> tuple:
+    """One position's figures (the columns ``_search_summary`` averages)."""
     player.new_game()
     priors, values = evaluate_positions(player.ev, [pos])
     prior = priors[0]
@@ -137,7 +136,10 @@ def _search_summary(rows: list[tuple], stats: sgf.SkipStats) -> dict:
     r = np.array(rows, dtype=np.float64).reshape(-1, 9)
     count = len(r)
     changed = r[:, 5] > 0
-    mean = (lambda col: float(col.mean()) if len(col) else 0.0)
+
+    def mean(col):
+        return float(col.mean()) if len(col) else 0.0
+
     return {"positions": count, "prior_top1": mean(r[:, 0]), "search_top1": mean(r[:, 1]),
             "prior_share": mean(r[:, 2]), "visit_share": mean(r[:, 3]),
             "pruned_share": mean(r[:, 4]), "completed_q_share": mean(r[:, 7]),
