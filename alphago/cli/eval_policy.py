@@ -66,11 +66,16 @@ def main(argv=None) -> int:
         ap.error(str(exc))
     res = evaluate_policy(model, args.sgf, args.max_positions, args.symmetries, args.split,
                           args.val_fraction, args.batch_size, device)
-    if args.json:
+    return _report(res, args.json)
+
+
+def _report(res: dict, as_json: bool) -> int:
+    if as_json:
         print(json.dumps(res))
     else:
+        width = max(map(len, res))
         for k, v in res.items():
-            print(f"{k:12s} {v}")
+            print(f"{k:{width}s} {v}")
     return 0
 
 
@@ -88,12 +93,7 @@ def _search_eval(ap, args) -> int:
     res = evaluate_search(player, args.sgf, args.max_positions or 1000, args.split,
                           args.val_fraction, args.stride, args.noise, player.cfg.c_puct)
     res["visits"] = args.visits
-    if args.json:
-        print(json.dumps(res))
-    else:
-        for k, v in res.items():
-            print(f"{k:22s} {v}")
-    return 0
+    return _report(res, args.json)
 
 
 if __name__ == "__main__":
