@@ -87,7 +87,7 @@ def _search_eval(ap, args) -> int:
 
     try:
         ev = make_evaluator(args.model, args.device)
-    except checkpoint.CheckpointError as exc:
+    except (checkpoint.CheckpointError, ValueError) as exc:
         ap.error(str(exc))
     player = search_player(ev, SearchSelfPlayConfig(visits=args.visits), seed=0)
     res = evaluate_search(player, args.sgf, args.max_positions or 1000, args.split,
