@@ -10,11 +10,16 @@ from alphago.evaluator import evaluate_positions
 from alphago.selfplay import completed_q_target, visit_distribution
 
 
-def _positions(source, split: str, val_fraction: float, size: int, stats: sgf.SkipStats):
+def _records(source, split: str, val_fraction: float, size: int, stats: sgf.SkipStats):
+    """The usable records of one board size in ``split`` (``all``, ``train`` or ``val``)."""
     gf = sgf.GameFilter(sizes=(size,), min_moves=1, validate=False)
     for rec in sgf.load_games(source, gf, stats):
-        if split != "all" and sgf.split_of(rec, val_fraction) != split:
-            continue
+        if split == "all" or sgf.split_of(rec, val_fraction) == split:
+            yield rec
+
+
+def _positions(source, split: str, val_fraction: float, size: int, stats: sgf.SkipStats):
+    for rec in _records(source, split, val_fraction, size, stats):
         try:
             yield dataset.game_arrays(rec)
         except sgf.BadGame as exc:
@@ -92,19 +97,14 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     search's, the mean probability that the prior, the raw visit shares, the pruned visit
     shares (with ``c_puct``: ``selfplay.pruned_visits``) and the completed-Q target
     (``selfplay.completed_q_target``, and how often its first choice is the recorded move)
-    give the recorded move, and,
-    where the search chose another move than the prior's first choice, which of the two
+    give the recorded move, and, where the search chose another move than the prior's first choice, which of the two
     was the recorded one. A search that picks the recorded move less often than its prior
     teaches expert iteration moves that players of the records would not play."""
-    n = player.ev.board_size
     stats = sgf.SkipStats()
-    gf = sgf.GameFilter(sizes=(n,), min_moves=1, validate=False)
     rows = []
-    for rec in sgf.load_games(source, gf, stats):
+    for rec in _records(source, split, val_fraction, player.ev.board_size, stats):
         if len(rows) >= max_positions:
             break
-        if split != "all" and sgf.split_of(rec, val_fraction) != split:
-            continue
         try:
             for i, (pos, _, move) in enumerate(rec.replay(superko=True)):
                 if len(rows) >= max_positions:
