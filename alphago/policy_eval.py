@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
@@ -97,8 +99,8 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     search's, the mean probability that the prior, the raw visit shares, the pruned visit
     shares (with ``c_puct``: ``selfplay.pruned_visits``) and the completed-Q target
     (``selfplay.completed_q_target``, and how often its first choice is the recorded move)
-    give the recorded move, and, where the search chose another move than the prior's first choice, which of the two
-    was the recorded one. A search that picks the recorded move less often than its prior
+    give the recorded move, and, where the search chose another move than the prior's
+    first choice, which of the two was the recorded one. A search that picks the recorded move less often than its prior
     teaches expert iteration moves that players of the records would not play."""
     stats = sgf.SkipStats()
     rows = []
@@ -117,8 +119,22 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     return _search_summary(rows, stats)
 
 
-def _search_row(player, pos, move: int, noise: float, c_puct) -> tuple:
-    """One position's figures (the columns ``_search_summary`` averages)."""
+class SearchRow(NamedTuple):
+    """One searched position's figures against its recorded move."""
+
+    prior_right: bool  # the prior's first choice is the recorded move
+    search_right: bool  # the search's choice is
+    prior_share: float  # the probability each target gives the recorded move
+    visit_share: float
+    pruned_share: float
+    changed: bool  # the search chose another move than the prior's first choice
+    changed_prior_right: bool  # ... and the prior's choice was the recorded move
+    completed_q_share: float
+    completed_q_right: bool  # the completed-Q target's first choice is the recorded move
+
+
+def _search_row(player, pos, move: int, noise: float, c_puct) -> SearchRow:
+    """One position searched from a fresh tree, scored against ``move``."""
     player.new_game()
     priors, values = evaluate_positions(player.ev, [pos])
     prior = priors[0]
@@ -127,22 +143,27 @@ def _search_row(player, pos, move: int, noise: float, c_puct) -> tuple:
     raw = visit_distribution(res, pos.pass_move)
     pruned = visit_distribution(res, pos.pass_move, c_puct) if c_puct is not None else raw
     first = int(np.argmax(prior))
-    return (first == move, res.move == move, float(prior[move]), raw.get(move, 0.0),
-            pruned.get(move, 0.0), res.move != first, first == move and res.move != first,
-            float(gumbel[move]), int(np.argmax(gumbel)) == move)
+    return SearchRow(first == move, res.move == move, float(prior[move]), raw.get(move, 0.0),
+                     pruned.get(move, 0.0), res.move != first,
+                     first == move and res.move != first, float(gumbel[move]),
+                     int(np.argmax(gumbel)) == move)
 
 
-def _search_summary(rows: list[tuple], stats: sgf.SkipStats) -> dict:
-    r = np.array(rows, dtype=np.float64).reshape(-1, 9)
-    count = len(r)
-    changed = r[:, 5] > 0
+def _search_summary(rows: list[SearchRow], stats: sgf.SkipStats) -> dict:
+    cols = {f: np.array([getattr(r, f) for r in rows], dtype=np.float64)
+            for f in SearchRow._fields}
+    changed = cols["changed"] > 0
 
     def mean(col):
         return float(col.mean()) if len(col) else 0.0
 
-    return {"positions": count, "prior_top1": mean(r[:, 0]), "search_top1": mean(r[:, 1]),
-            "prior_share": mean(r[:, 2]), "visit_share": mean(r[:, 3]),
-            "pruned_share": mean(r[:, 4]), "completed_q_share": mean(r[:, 7]),
-            "completed_q_top1": mean(r[:, 8]), "search_changed": mean(changed),
-            "changed_search_right": mean(r[changed, 1]),
-            "changed_prior_right": mean(r[changed, 6]), "skipped": dict(stats)}
+    return {"positions": len(rows), "prior_top1": mean(cols["prior_right"]),
+            "search_top1": mean(cols["search_right"]),
+            "prior_share": mean(cols["prior_share"]), "visit_share": mean(cols["visit_share"]),
+            "pruned_share": mean(cols["pruned_share"]),
+            "completed_q_share": mean(cols["completed_q_share"]),
+            "completed_q_top1": mean(cols["completed_q_right"]),
+            "search_changed": mean(changed),
+            "changed_search_right": mean(cols["search_right"][changed]),
+            "changed_prior_right": mean(cols["changed_prior_right"][changed]),
+            "skipped": dict(stats)}
