@@ -100,8 +100,9 @@ def evaluate_search(player, source, max_positions: int, split: str = "all",
     shares (with ``c_puct``: ``selfplay.pruned_visits``) and the completed-Q target
     (``selfplay.completed_q_target``, and how often its first choice is the recorded move)
     give the recorded move, and, where the search chose another move than the prior's
-    first choice, which of the two was the recorded one. A search that picks the recorded move less often than its prior
-    teaches expert iteration moves that players of the records would not play."""
+    first choice, which of the two was the recorded one. A search that picks the recorded
+    move less often than its prior teaches expert iteration moves that players of the
+    records would not play."""
     stats = sgf.SkipStats()
     rows = []
     for rec in _records(source, split, val_fraction, player.ev.board_size, stats):
@@ -128,7 +129,6 @@ class SearchRow(NamedTuple):
     visit_share: float
     pruned_share: float
     changed: bool  # the search chose another move than the prior's first choice
-    changed_prior_right: bool  # ... and the prior's choice was the recorded move
     completed_q_share: float
     completed_q_right: bool  # the completed-Q target's first choice is the recorded move
 
@@ -144,8 +144,7 @@ def _search_row(player, pos, move: int, noise: float, c_puct) -> SearchRow:
     pruned = visit_distribution(res, pos.pass_move, c_puct) if c_puct is not None else raw
     first = int(np.argmax(prior))
     return SearchRow(first == move, res.move == move, float(prior[move]), raw.get(move, 0.0),
-                     pruned.get(move, 0.0), res.move != first,
-                     first == move and res.move != first, float(gumbel[move]),
+                     pruned.get(move, 0.0), res.move != first, float(gumbel[move]),
                      int(np.argmax(gumbel)) == move)
 
 
@@ -165,5 +164,5 @@ def _search_summary(rows: list[SearchRow], stats: sgf.SkipStats) -> dict:
             "completed_q_top1": mean(cols["completed_q_right"]),
             "search_changed": mean(changed),
             "changed_search_right": mean(cols["search_right"][changed]),
-            "changed_prior_right": mean(cols["changed_prior_right"][changed]),
+            "changed_prior_right": mean(cols["prior_right"][changed]),
             "skipped": dict(stats)}
