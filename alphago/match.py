@@ -185,10 +185,10 @@ def run_match(cfg: MatchConfig, out_dir: str | os.PathLike, progress: bool = Tru
         worker = slots.get()
         try:
             rec = play_game(gid, worker.clients[b], worker.clients[w], cfg.game, out / "sgf",
-                            worker.referee, opening_for(cfg, gid))
+                            worker.referee, opening_for(cfg, gid), voided=aborted)
         finally:
             slots.put(worker)
-        if aborted.is_set():
+        if rec is None or aborted.is_set():
             return None
         with lock:
             with jsonl.open("a") as f:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -382,18 +383,24 @@ class Game:
 
 def play_game(gid: int, black: GtpClient, white: GtpClient, cfg: GameConfig,
               sgf_dir: Path, referee: GtpClient | None = None,
-              opening: tuple[tuple[int, int], ...] = ()) -> GameResult:
+              opening: tuple[tuple[int, int], ...] = (),
+              voided: threading.Event | None = None) -> GameResult | None:
     """One game; ``opening``: (colour, point) moves played for both sides before the
-    engines' first genmove."""
+    engines' first genmove. ``voided`` set by the time the game ends (the match was
+    stopped and killed its engines) means the ending is no result: nothing is written
+    and None is returned."""
     game = Game(gid, black, white, cfg)
     end = game.setup(opening)
     if end is not None:
         result = "Void" if end.reason == "opening failed" else \
             {BLACK: "B+F", WHITE: "W+F"}.get(end.winner, "Void")
-        return game.record(end, result, sgf_dir)
-    while end is None:
-        end = game.turn() or game.adjudicator.check(game.pos, referee)
-    return game.record(end, game.adjudicate(end, referee), sgf_dir)
+    else:
+        while end is None:
+            end = game.turn() or game.adjudicator.check(game.pos, referee)
+        result = None
+    if voided is not None and voided.is_set():
+        return None
+    return game.record(end, result or game.adjudicate(end, referee), sgf_dir)
 
 
 # ----- scoring ------------------------------------------------------------------------

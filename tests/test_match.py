@@ -388,3 +388,4 @@ def test_sigterm_ends_a_match_at_once_and_records_no_cut_game(tmp_path):
     assert not [p for p in engines if process_alive(p)]
     jsonl = out / "games.jsonl"
     assert not jsonl.exists() or not jsonl.read_text().strip()
+    assert not list(out.glob("sgf/*.sgf")), "a game the stop cut short was written as a forfeit"
