@@ -311,6 +311,17 @@ def test_japanese_byoyomi_clock():
     assert not match_game.MatchClock(0, 5, 1, periods=2).spend(10.6)
 
 
+def test_clock_options_reach_the_match_clock():
+    from alphago.cli import match as cli
+
+    def clock(*opts):
+        return cli._clock(cli.build_parser().parse_args(["--engine", "a=x", "--engine", "b=y",
+                                                         "--out", "o", *opts]))
+    assert clock() == (None, 0)
+    assert clock("--time-settings", "300,30,5") == ((300, 30, 5), 0)  # Canadian, as given
+    assert clock("--byoyomi", "60,10,3") == ((60, 10, 1), 3)  # one move a period, 3 periods
+
+
 def test_flag_falls_for_a_slow_engine_and_not_for_ours(tmp_path):
     script = tmp_path / "slow.py"
     script.write_text(  # 1.2 s a move, on the first free point (it tracks 'play')

@@ -12,7 +12,6 @@ import logging
 import sys
 from pathlib import Path
 
-
 from alphago import match
 from alphago.board import max_fixed_handicap
 from alphago.coords import MAX_SIZE, MIN_SIZE
@@ -49,7 +48,7 @@ def adjudication_rule(text: str) -> tuple[int, float, int]:
     return int(start), margin, int(times)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", action="append", type=_engine, required=True,
                     help="NAME=COMMAND (give two or more)")
@@ -87,8 +86,11 @@ def main(argv=None) -> int:
                     help="moves taken from each opening game (8)")
     ap.add_argument("--out", required=True, help="directory: games.jsonl, sgf/, summary.json")
     ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    return ap
+
+
+def _check(ap: argparse.ArgumentParser, args) -> None:
+    """Rejects missing and contradictory options through ``ap.error`` (exit status 2)."""
     names = [n for n, _ in args.engine]
     if len(args.engine) < 2 or len(set(names)) != len(names):
         ap.error("give at least two engines with distinct names")
@@ -105,33 +107,52 @@ def main(argv=None) -> int:
                      + (f"is 2 to {most} stones (or 0)" if most else "does not exist"))
         if args.openings:
             ap.error("--openings are even games: give them without --handicap")
-    periods = 0
     if args.byoyomi:
         if args.time_settings:
             ap.error("give --time-settings or --byoyomi, not both")
         main_time, period, periods = args.byoyomi
         if period <= 0 or periods < 1 or periods != int(periods) or main_time < 0:
             ap.error("--byoyomi needs MAIN >= 0, PERIOD > 0 and a whole number of PERIODS >= 1")
-        args.time_settings = (main_time, period, 1)
+
+
+def _clock(args) -> tuple[tuple | None, int]:
+    """(time settings, byo-yomi periods): Japanese byo-yomi runs as MAIN PERIOD 1 with a
+    count of periods, Canadian or absolute time as given, with 0 periods."""
+    if not args.byoyomi:
+        return args.time_settings, 0
+    main_time, period, periods = args.byoyomi
+    return (main_time, period, 1), int(periods)
+
+
+def _openings(ap: argparse.ArgumentParser, args) -> tuple:
+    """The openings (--openings), as many as the games need; () without the option."""
+    if not args.openings:
+        return ()
+    missing = [s for s in args.openings if not Path(s).exists()]
+    if missing:
+        ap.error(f"no such openings source: {', '.join(missing)}")
+    try:
+        need = match.openings_needed(args.games, args.colours == "alternate")
+        return match.load_openings(args.openings, args.opening_moves, args.size,
+                                   limit=need, seed=args.seed)
+    except ValueError as exc:
+        ap.error(str(exc))
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    _check(ap, args)
+    time_settings, periods = _clock(args)
     game = match.GameConfig(size=args.size, komi=args.komi, handicap=args.handicap,
                             max_moves=args.max_moves, move_timeout=args.move_timeout,
-                            time_settings=args.time_settings, time_grace=args.time_grace,
-                            byoyomi_periods=int(periods), scorer=args.scorer,
+                            time_settings=time_settings, time_grace=args.time_grace,
+                            byoyomi_periods=periods, scorer=args.scorer,
                             referee=args.referee, adjudicate=args.adjudicate)
-    openings = ()
-    if args.openings:
-        missing = [s for s in args.openings if not Path(s).exists()]
-        if missing:
-            ap.error(f"no such openings source: {', '.join(missing)}")
-        try:
-            need = match.openings_needed(args.games, args.colours == "alternate")
-            openings = match.load_openings(args.openings, args.opening_moves, args.size,
-                                           limit=need, seed=args.seed)
-        except ValueError as exc:
-            ap.error(str(exc))
     cfg = match.MatchConfig(engines=tuple(args.engine), games=args.games, game=game,
                             parallel=args.parallel, sprt=args.sprt, seed=args.seed,
-                            openings=openings, alternate=args.colours == "alternate")
+                            openings=_openings(ap, args), alternate=args.colours == "alternate")
     try:
         with TerminateAsInterrupt():
             summary = match.run_match(cfg, args.out, progress=not args.quiet)
