@@ -64,3 +64,25 @@ def test_train_switches_take_on_or_off_and_refuse_other_words():
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exc:
         ap.parse_args(base + ["--visit-targets", "sometimes"])
     assert exc.value.code == 2 and "expected on or off" in err.getvalue()
+
+
+def test_selfplay_command_writes_games_and_keeps_only_the_learners_moves(tmp_path):
+    import json
+
+    from alphago.cli import selfplay
+
+    def run(out, *opts):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            assert selfplay.main(["--model", str(ROOT / "data/exit9x9.pt"), "--size", "9",
+                                  "--games", "2", "--device", "cpu", "--out", str(out),
+                                  *opts]) == 0
+        return json.loads(text.getvalue())
+
+    both = run(tmp_path / "a")
+    assert both["games"] == 2 and both["positions"]["train"] == both["moves"]
+    assert len(list((tmp_path / "a").rglob("*.sgf"))) == 2
+    learner = run(tmp_path / "b", "--opponent", str(ROOT / "data/exit9x9.pt"), "--learner-only")
+    assert abs(2 * learner["positions"]["train"] - learner["moves"]) <= 2  # its half of the moves
+    assert selfplay._names(selfplay.build_parser().parse_args(
+        ["--model", "m/net.pt", "--opponent", "o/net.pt", "--out", "x"])) == ("net", "net-opponent")

@@ -14,8 +14,7 @@ from pathlib import Path
 from alphago.coords import MAX_SIZE, MIN_SIZE
 
 
-
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="policy checkpoint playing")
     ap.add_argument("--opponent", help="checkpoint of an earlier policy to play against")
@@ -46,6 +45,20 @@ def main(argv=None) -> int:
     ap.add_argument("--root-noise", type=float, default=0.25,
                     help="weight of the Dirichlet noise at the root of the full searches "
                          "(0: their visit targets come from noise-free searches)")
+    return ap
+
+
+def _names(args) -> tuple[str, str]:
+    """The players' names in the records: the checkpoints' file names, kept distinct."""
+    me_name = Path(args.model).stem
+    opp_name = Path(args.opponent).stem if args.opponent else me_name
+    if args.opponent and opp_name == me_name:
+        opp_name += "-opponent"
+    return me_name, opp_name
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
     args = ap.parse_args(argv)
     if args.games < 1 or not MIN_SIZE <= args.size <= MAX_SIZE:
         ap.error("--games must be >= 1 and --size within 5..19")
@@ -66,16 +79,12 @@ def main(argv=None) -> int:
     cfg = selfplay.SelfPlayConfig(games=args.games, size=args.size, komi=args.komi,
                                   max_moves=args.max_moves, temperature=args.temperature,
                                   greedy_after=args.greedy_after, seed=args.seed)
-    me_name = Path(args.model).stem
-    opp_name = Path(args.opponent).stem if args.opponent else me_name
-    if args.opponent and opp_name == me_name:
-        opp_name += "-opponent"
+    me_name, opp_name = _names(args)
     if args.visits > 0:
-        games = selfplay.play_search_games(me, cfg, selfplay.SearchSelfPlayConfig(
-            visits=args.visits, cheap_visits=args.cheap_visits,
-            full_fraction=args.full_fraction, prune_targets=args.prune_targets,
-            noise=args.root_noise),
-            name=me_name)
+        search = selfplay.SearchSelfPlayConfig(
+            visits=args.visits, cheap_visits=args.cheap_visits, full_fraction=args.full_fraction,
+            prune_targets=args.prune_targets, noise=args.root_noise)
+        games = selfplay.play_search_games(me, cfg, search, name=me_name)
     else:
         games = selfplay.play_games(me, cfg, opp, (me_name, opp_name))
     learner = me_name if args.learner_only and args.opponent else None
