@@ -31,7 +31,7 @@ import numpy as np
 from alphago import coords
 from alphago.board import BLACK, MAX_SIZE, MIN_SIZE, WHITE, IllegalMove, Position
 from alphago.gtp_front import ENGINE_VERSION
-from alphago.mcts import MoveInfo, SearchResult
+from alphago.mcts import MoveInfo, MoveRestriction, SearchResult, ban_table
 from alphago.player import RESIGN
 
 log = logging.getLogger("alphago.analysis")
@@ -40,8 +40,7 @@ PERSPECTIVES = ("BLACK", "WHITE", "SIDETOMOVE")
 AREA_RULES = ("tromp-taylor", "chinese", "chinese-ogs", "chinese-kgs", "aga", "bga",
               "new-zealand", "stone-scoring")
 TERRITORY_RULES = ("japanese", "korean")
-UNSUPPORTED_FIELDS = ("avoidMoves", "allowMoves", "includeMovesOwnership", "includePVVisits",
-                      "overrideSettings", "rootPolicyTemperature", "rootFpuReductionMax",
+UNSUPPORTED_FIELDS = ("includeMovesOwnership", "includePVVisits", "overrideSettings", "rootPolicyTemperature", "rootFpuReductionMax",
                       "whiteHandicapBonus")
 
 
@@ -111,6 +110,7 @@ class Query:
     policy: bool
     report_every: float | None
     warnings: list[tuple[str, str]]  # (field, message)
+    restrictions: list[MoveRestriction] = dataclasses.field(default_factory=list)
 
 
 def _parse_color(value, field: str) -> int:
@@ -145,6 +145,29 @@ def _stone_list(q: dict, field: str, n: int) -> list[tuple[int, int]]:
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise QueryError(f"each entry of {field} must be [player, location]", field)
         out.append((_parse_color(item[0], field), _parse_location(item[1], n, field)))
+    return out
+
+
+def _restrictions(q: dict, n: int) -> list[MoveRestriction]:
+    """``avoidMoves`` and ``allowMoves``: lists of {player, moves, untilDepth} (several
+    allowMoves entries allow the union of their moves)."""
+    out = []
+    for field, allow in (("avoidMoves", False), ("allowMoves", True)):
+        items = q.get(field, [])
+        if not isinstance(items, list):
+            raise QueryError(f"{field} must be a list of {{player, moves, untilDepth}}", field)
+        for item in items:
+            if not isinstance(item, dict) or not {"player", "moves", "untilDepth"} <= set(item):
+                raise QueryError(f"each entry of {field} needs player, moves and untilDepth",
+                                 field)
+            depth, moves = item["untilDepth"], item["moves"]
+            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+                raise QueryError(f"untilDepth in {field} must be a positive integer", field)
+            if not isinstance(moves, list):
+                raise QueryError(f"moves in {field} must be a list of locations", field)
+            out.append(MoveRestriction(allow, _parse_color(item["player"], field),
+                                       tuple(_parse_location(m, n, field) for m in moves),
+                                       depth))
     return out
 
 
@@ -233,7 +256,8 @@ def parse_query(q: dict) -> Query:
                  max_visits=_int_field(q, "maxVisits", 1, 10_000_000),
                  ownership=_bool_field(q, "includeOwnership"),
                  policy=_bool_field(q, "includePolicy"),
-                 report_every=None if every is None else float(every), warnings=warnings)
+                 report_every=None if every is None else float(every), warnings=warnings,
+                 restrictions=_restrictions(q, n))
 
 
 def positions_for(query: Query) -> dict[int, Position]:
@@ -381,9 +405,11 @@ class AnalysisEngine:
         def stop():
             return self._is_terminated(query.id, turn)
 
+        banned = (ban_table(query.restrictions, pos.to_move, pos.size)
+                  if query.restrictions else None)
         with self.player.lock:
             tree = self.player.tree(pos.size)
-            tree.set_root(pos)
+            tree.set_root(pos, banned=banned)
             remaining = max(0, visits - tree.root_visits())
             if remaining and pos.passes < 2:
                 tree.run(pos, remaining, None, stop, on_batch)

@@ -118,11 +118,12 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
     def _time_for_move(self, color: int) -> MoveTime | None:
         return self.clock.budget(color, self.pos)
 
-    def _search(self, color: int, cleanup: bool = False) -> SearchResult:
+    def _search(self, color: int, cleanup: bool = False, banned=None) -> SearchResult:
         if color != self.pos.to_move:
             self.pos.to_move = color
         t0 = time.perf_counter()
-        res = self.player.genmove(self.pos, self._time_for_move(color), cleanup=cleanup)
+        res = self.player.genmove(self.pos, self._time_for_move(color), cleanup=cleanup,
+                                  banned=banned)
         self.clock.spent(color, time.perf_counter() - t0)
         self.last_result = res
         return res

@@ -20,7 +20,7 @@ from alphago import coords
 from alphago.analysis import RootEstimate, kata_info_line
 from alphago.board import BLACK
 from alphago.gtp_args import GtpError, color_name, parse_color
-from alphago.mcts import SearchResult
+from alphago.mcts import MoveRestriction, SearchResult, ban_table
 from alphago.player import RESIGN
 
 log = logging.getLogger("alphago.gtp")
@@ -72,9 +72,11 @@ class AnalysisCommands:
     def _kata_line(self, res: SearchResult, ownership: np.ndarray | None = None) -> str:
         return kata_info_line(res, self.size, ownership)
 
-    def _parse_analyze_args(self, args) -> tuple[int, float, dict[str, str]]:
-        """``[color] [interval] [key value]...``: the colour to analyse for, the report
-        interval in seconds and the remaining key-value pairs (``interval N`` included)."""
+    def _parse_analyze_args(self, args) -> tuple[int, float, dict[str, str], np.ndarray | None]:
+        """``[color] [interval] [key value]... [avoid|allow color vertices depth]...``: the
+        colour to analyse for, the report interval in seconds, the remaining key-value pairs
+        (``interval N`` included) and the ``ban_table`` of the avoid/allow clauses (None
+        without any)."""
         color = self.pos.to_move
         interval = 1.0
         rest = list(args)
@@ -82,14 +84,37 @@ class AnalysisCommands:
             color = parse_color(rest.pop(0))
         if rest and re.fullmatch(r"\d+", rest[0]):
             interval = int(rest.pop(0)) / 100.0
-        if len(rest) % 2:
-            raise GtpError("syntax error: options come in key value pairs")
-        options = {rest[i].lower(): rest[i + 1] for i in range(0, len(rest), 2)}
+        options: dict[str, str] = {}
+        restrictions = []
+        while rest:
+            key = rest.pop(0).lower()
+            if key in ("avoid", "allow"):
+                if len(rest) < 3:
+                    raise GtpError(f"syntax error: {key} takes a color, vertices and a depth")
+                restrictions.append(self._restriction(key == "allow", rest[:3]))
+                del rest[:3]
+            elif not rest:
+                raise GtpError("syntax error: options come in key value pairs")
+            else:
+                options[key] = rest.pop(0)
         if "interval" in options:
             if not options["interval"].isdigit():
                 raise GtpError("syntax error: interval takes centiseconds")
             interval = int(options.pop("interval")) / 100.0
-        return color, min(max(0.05, interval), 60.0), options
+        banned = ban_table(restrictions, color, self.size) if restrictions else None
+        return color, min(max(0.05, interval), 60.0), options, banned
+
+    def _restriction(self, allow: bool, words: list[str]) -> MoveRestriction:
+        """One ``avoid``/``allow`` clause: ``color vertex,vertex,... depth`` (Leela Zero's
+        and KataGo's syntax; the depth counts plies from the position analysed)."""
+        color = parse_color(words[0])
+        try:
+            moves = tuple(coords.from_gtp(v, self.size) for v in words[1].split(",") if v)
+        except coords.CoordError as exc:
+            raise GtpError(f"syntax error: {exc}") from None
+        if not moves or not words[2].isdigit() or int(words[2]) < 1:
+            raise GtpError("syntax error: avoid and allow take vertices and a depth >= 1")
+        return MoveRestriction(allow, color, moves, int(words[2]))
 
     def _ownership_for(self, color: int, options: dict[str, str]) -> np.ndarray | None:
         """The playout ownership map from ``color``'s perspective when ``ownership true``."""
@@ -103,8 +128,8 @@ class AnalysisCommands:
         own = RootEstimate.of(pos, OWNERSHIP_PLAYOUTS, self.seed).ownership
         return own if color == BLACK else -own
 
-    def _stream_analysis(self, color: int, interval: float, cid: str, fmt, ownership=None
-                         ) -> SearchResult | None:
+    def _stream_analysis(self, color: int, interval: float, cid: str, fmt, ownership=None,
+                         banned: np.ndarray | None = None) -> SearchResult | None:
         """Write '=' then info lines until the next command arrives; returns the last result."""
         stop = threading.Event()
         last: list[SearchResult] = []
@@ -118,8 +143,8 @@ class AnalysisCommands:
 
         pos = self.pos.copy()
         pos.to_move = color
-        worker = threading.Thread(target=self.player.analyze, args=(pos, stop, interval, report),
-                                  daemon=True)
+        worker = threading.Thread(target=self.player.analyze,
+                                  args=(pos, stop, interval, report, banned), daemon=True)
         worker.start()
         # without an input queue (in-process use) nothing can interrupt: one interval only
         deadline = None if self.pending is not None else time.perf_counter() + interval
@@ -134,17 +159,17 @@ class AnalysisCommands:
         return last[-1] if last else None
 
     def _analyze(self, args, cid, fmt):
-        color, interval, options = self._parse_analyze_args(args)
+        color, interval, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
-        self._stream_analysis(color, interval, cid, fmt, ownership)
+        self._stream_analysis(color, interval, cid, fmt, ownership, banned)
         self.out("\n")
         return None
 
     def _genmove_analyze(self, args, cid, fmt):
-        color, _, options = self._parse_analyze_args(args)
+        color, _, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
         self.out(f"={cid}\n")
-        res = self._search(color)
+        res = self._search(color, banned=banned)
         line = fmt(res, ownership)
         if line:
             self.out(line + "\n")

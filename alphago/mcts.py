@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from alphago import symmetry
-from alphago.board import Position
+from alphago.board import Position, opponent
 from alphago.config import SearchConfig
 from alphago.evaluator import (Evaluator, NNCache, coalesced, evaluate_ensemble,
                                orient_and_mask, sample_move)
@@ -56,6 +56,40 @@ class SearchResult:
     candidates: list[MoveInfo]
     seconds: float
     hopeless: bool = False  # the mover has been below the resign threshold long enough
+
+
+@dataclasses.dataclass(frozen=True)
+class MoveRestriction:
+    """Analysis's ``avoid`` and ``allow`` (Leela Zero's GTP, KataGo's GTP and analysis
+    engine): in the first ``until_depth`` plies of the search (1: the root's move alone),
+    ``color``'s moves leave out ``moves`` (avoid) or every move but ``moves`` (allow)."""
+
+    allow: bool
+    color: int
+    moves: tuple[int, ...]  # points, or the pass move
+    until_depth: int
+
+
+def ban_table(restrictions: list[MoveRestriction], root_color: int, size: int) -> np.ndarray:
+    """[D, n*n+1] uint8: the moves the search may not explore at depth d (0: the root's
+    move, played by ``root_color``); D is the deepest restriction's reach (at most the
+    search's ``MAX_DEPTH``), 0 for none. Several allows at one depth allow the union of
+    their moves."""
+    depth = min(max((r.until_depth for r in restrictions), default=0), MAX_DEPTH)
+    banned = np.zeros((depth, size * size + 1), np.uint8)
+    allowed = np.zeros(banned.shape, bool)
+    restricted = np.zeros(depth, bool)  # depths with an allow
+    for r in restrictions:
+        for d in range(min(r.until_depth, depth)):
+            if (root_color if d % 2 == 0 else opponent(root_color)) != r.color:
+                continue
+            if r.allow:
+                allowed[d, list(r.moves)] = True
+                restricted[d] = True
+            else:
+                banned[d, list(r.moves)] = 1
+    banned[restricted] |= ~allowed[restricted]
+    return banned
 
 
 class _Worker:
@@ -123,6 +157,7 @@ class MCTS:
         self.rng = np.random.default_rng(cfg.seed)
         self.root_moves: list[tuple[int, int]] | None = None
         self.root_key: int | None = None
+        self.banned = kt.no_bans(a)  # this search's ban_table (set_root)
         self.use_value = evaluator.has_value and cfg.mix_lambda < 1.0
         self.use_rollouts = cfg.rollouts and (cfg.mix_lambda > 0.0 or not evaluator.has_value)
         # without a value net or rollouts the network is the only thing to evaluate with
@@ -138,9 +173,14 @@ class MCTS:
         self.zob = _zob(size)  # [3, n*n] int64 zobrist keys
 
     # ----- root management ---------------------------------------------------
-    def set_root(self, pos: Position, noise: float = 0.0) -> None:
-        """Search from ``pos``, reusing the subtree when pos follows the old root."""
-        reused = self._try_advance(pos)
+    def set_root(self, pos: Position, noise: float = 0.0,
+                 banned: np.ndarray | None = None) -> None:
+        """Search from ``pos``, reusing the subtree when pos follows the old root. With
+        ``banned`` (a ``ban_table`` with rows) the search leaves those moves out and starts
+        from a fresh tree, so that no visits an earlier search gave them stand."""
+        restricted = banned is not None and len(banned) > 0
+        self.banned = banned if restricted else kt.no_bans(self.size * self.size + 1)
+        reused = not restricted and self._try_advance(pos)
         if not reused or self.info[kt.I_NODES] > self.cfg.reuse_max_fill * self.N.shape[0]:
             kt.reset(self.N, self.W, self.P, self.C, self.info)
             self.P[0] = self._root_priors(pos)
@@ -305,7 +345,7 @@ class MCTS:
                            x["depth"], x["status"], x["key"])
         with self._lock:
             ks.gather(tree, pos.st, pos.meta, pos.hist, root_last, nbr, zob, cfg.c_puct,
-                      cfg.virtual_loss, self.expand_visits, self.need_net, leaves)
+                      cfg.virtual_loss, self.expand_visits, self.need_net, leaves, self.banned)
             worker.leaves = leaves
         status = x["status"]
         a = self.size * self.size + 1

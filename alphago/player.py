@@ -105,9 +105,13 @@ class PolicyPlayer:
         return priors
 
     def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
-                **_) -> SearchResult:
+                banned: np.ndarray | None = None, **_) -> SearchResult:
+        """``banned`` (``mcts.ban_table``): its first row's moves are left out, unless
+        that leaves none."""
         t0 = time.perf_counter()
         priors = self.move_priors([pos], cleanup)[0]
+        if banned is not None and len(banned) and (priors * (1 - banned[0])).sum() > 0:
+            priors = priors * (1 - banned[0])
         if (not self.playout_rules and pos.last_move == pos.pass_move
                 and wins_if_game_ends(pos)):
             move = pos.pass_move  # the opponent passed and we win as the board stands
@@ -118,8 +122,9 @@ class PolicyPlayer:
         return SearchResult(move, 0.5, 1, cand, time.perf_counter() - t0)
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
-                report: Callable[[SearchResult], None]) -> None:
-        report(self.genmove(pos))
+                report: Callable[[SearchResult], None], banned: np.ndarray | None = None
+                ) -> None:
+        report(self.genmove(pos, banned=banned))
         stop.wait()
 
     def new_game(self) -> None:
@@ -166,10 +171,11 @@ class MCTSPlayer:
 
     def search(self, pos: Position, visits: int | None = None, seconds: float | None = None,
                stop: Callable[[], bool] | None = None, noise: float = 0.0,
-               on_batch: Callable[[], None] | None = None) -> MCTS:
+               on_batch: Callable[[], None] | None = None,
+               banned: np.ndarray | None = None) -> MCTS:
         with self.lock:
             t = self.tree(pos.size)
-            t.set_root(pos, noise)
+            t.set_root(pos, noise, banned)
             t.run(pos, visits, seconds, stop, on_batch)
             return t
 
@@ -190,24 +196,26 @@ class MCTSPlayer:
 
     def genmove(self, pos: Position, seconds: float | MoveTime | None = None,
                 cleanup: bool = False, temperature: float = 0.0, noise: float = 0.0,
-                allow_resign: bool = True, visits: int | None = None) -> SearchResult:
+                allow_resign: bool = True, visits: int | None = None,
+                banned: np.ndarray | None = None) -> SearchResult:
         """``seconds``: a cap, or a clock's ``MoveTime`` (a target the search stops at
         when it is clear, a maximum it may go on to while the best moves are close);
         ``SearchConfig.seconds`` caps either, ``SearchConfig.visits`` too (``visits``
-        replaces ``SearchConfig.visits`` for this move)."""
+        replaces ``SearchConfig.visits`` for this move). ``banned``: moves the search
+        leaves out (``mcts.ban_table``)."""
         t0 = time.perf_counter()
         if visits is None:
             visits = self.cfg.visits if self.cfg.visits > 0 else None
         if isinstance(seconds, MoveTime):
             move_time = seconds.capped(self.cfg.seconds)
             t = self.search(pos, visits, move_time.maximum, noise=noise,
-                            stop=self._time_manager(pos, move_time, t0))
+                            stop=self._time_manager(pos, move_time, t0), banned=banned)
         else:
             limits = [s for s in (seconds, self.cfg.seconds) if s is not None]
             secs = min(limits) if limits else None
             if visits is None and secs is None:
                 visits = SearchConfig.visits
-            t = self.search(pos, visits, secs, noise=noise)
+            t = self.search(pos, visits, secs, noise=noise, banned=banned)
         res = self.result(t, t0)
         mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
         if cleanup and not settled(pos):
@@ -217,8 +225,9 @@ class MCTSPlayer:
             order = [c.move for c in res.candidates if mask[c.move]]
             move = order[0] if order else (pos.pass_move if mask[pos.pass_move] else
                                            int(np.argmax(t.root_priors() * mask)))
+        pass_banned = banned is not None and len(banned) and banned[0, pos.pass_move]
         if (pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup
-                and not self.playout_rules):
+                and not self.playout_rules and not pass_banned):
             if wins_if_game_ends(pos):
                 move = pos.pass_move  # the opponent passed and we win as the board stands
         res.move = move
@@ -257,8 +266,10 @@ class MCTSPlayer:
         return self.cfg.resign_threshold > -1 and self.hopeless[color] >= self.cfg.resign_moves
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,
-                report: Callable[[SearchResult], None]) -> None:
-        """Search until ``stop`` is set, calling report() every ``interval`` seconds."""
+                report: Callable[[SearchResult], None], banned: np.ndarray | None = None
+                ) -> None:
+        """Search until ``stop`` is set, calling report() every ``interval`` seconds;
+        ``banned``: moves the search leaves out (``mcts.ban_table``)."""
         t0 = time.perf_counter()
         last = [time.perf_counter()]
         tref = {}
@@ -271,7 +282,7 @@ class MCTSPlayer:
         with self.lock:
             t = self.tree(pos.size)
             tref["t"] = t
-            t.set_root(pos)
+            t.set_root(pos, banned=banned)
             # past a full node pool the search goes on without expanding (values still
             # come in, evaluations from the cache), so memory stays bounded
             t.run(pos, visits=None, seconds=None, stop=stop.is_set, on_batch=on_batch)

@@ -114,8 +114,8 @@ def test_actions_warnings_and_terminate():
     assert out[1] == {"id": "c", "action": "clear_cache"}
     out.clear()
     engine, out = make_engine(visits=10**6)  # searches until terminated
-    engine.submit(json.dumps({**base, "id": "long", "avoidMoves": []}))
-    assert {w["field"] for w in out if "warning" in w} == {"rules", "avoidMoves"}
+    engine.submit(json.dumps({**base, "id": "long", "overrideSettings": {}}))
+    assert {w["field"] for w in out if "warning" in w} == {"rules", "overrideSettings"}
     worker = threading.Thread(target=engine.run_next)
     worker.start()
     worker.join(0.5)
@@ -126,6 +126,37 @@ def test_actions_warnings_and_terminate():
     final = [r for r in out if r.get("id") == "long" and "moveInfos" in r]
     assert len(final) == 1 and 0 < final[0]["rootInfo"]["visits"] < 10**6
     assert any(r.get("action") == "terminate" for r in out)
+
+
+def test_avoid_and_allow_moves_keep_the_search_to_them():
+    engine, out = make_engine(visits=64)
+    base = {"rules": "chinese", "boardXSize": 9, "boardYSize": 9, "moves": [["B", "E5"]],
+            "analyzeTurns": [0, 1]}
+    corner = ["A1", "B1", "A2", "B2"]
+    run_lines(engine,
+              {**base, "id": "avoid", "avoidMoves": [
+                  {"player": "B", "moves": ["E5", "D4", "pass"], "untilDepth": 1},
+                  {"player": "W", "moves": ["D5"], "untilDepth": 1}]},
+              {**base, "id": "allow",
+               "allowMoves": [{"player": "W", "moves": corner, "untilDepth": 1}]},
+              {**base, "id": "bad1", "avoidMoves": [{"player": "B", "moves": ["E5"]}]},
+              {**base, "id": "bad2", "avoidMoves": [{"player": "B", "moves": ["Z9"],
+                                                     "untilDepth": 1}]},
+              {**base, "id": "bad3", "allowMoves": {"player": "B"}},
+              {**base, "id": "bad4", "avoidMoves": [{"player": "B", "moves": "E5",
+                                                     "untilDepth": 1}]},
+              {**base, "id": "bad5", "avoidMoves": [{"player": "B", "moves": ["E5"],
+                                                     "untilDepth": 0}]})
+    res = {(r["id"], r["turnNumber"]): r for r in out if "moveInfos" in r}
+    moves = {k: {m["move"] for m in r["moveInfos"]} for k, r in res.items()}
+    assert moves[("avoid", 0)] and not moves[("avoid", 0)] & {"E5", "D4", "pass"}
+    assert moves[("avoid", 1)] and "D5" not in moves[("avoid", 1)]
+    assert moves[("allow", 0)] - set(corner)  # turn 0 is black's: the allow is white's alone
+    assert moves[("allow", 1)] and moves[("allow", 1)] <= set(corner)
+    errors = {r["id"]: r for r in out if "error" in r}
+    assert set(errors) == {"bad1", "bad2", "bad3", "bad4", "bad5"}
+    assert {r["field"] for r in errors.values()} == {"avoidMoves", "allowMoves"}
+    assert not [r for r in out if "warning" in r]
 
 
 def test_reports_during_search():

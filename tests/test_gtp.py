@@ -204,6 +204,30 @@ def test_kata_analyze_reports_floats_and_ownership(engine):
     assert "kata-analyze" in ask(engine, "list_commands")
 
 
+def test_analysis_avoid_and_allow_clauses(engine):
+    """Leela Zero's and KataGo's ``avoid``/``allow color vertices depth``: the moves
+    analysed, and the move a genmove_analyze plays, keep to them."""
+    lines = []
+    engine.out = lines.append
+    corner = "A1,B1,C1,A2,B2,C2,A3,B3,C3"
+    assert ask(engine, f"lz-analyze b 10 allow b {corner} 1") is None
+    infos, _ = _kata_infos(lines[1])
+    assert infos and {i["move"] for i in infos} <= set(corner.split(","))
+    lines.clear()
+    assert ask(engine, "kata-analyze b 10 avoid b E5,pass 1 avoid w D4 2 ownership true") is None
+    infos, own = _kata_infos(lines[1])
+    assert infos and own and not {i["move"] for i in infos} & {"E5", "pass"}
+    lines.clear()
+    assert ask(engine, f"kata-genmove_analyze b allow b {corner} 1") is None
+    played = "".join(lines).split("\nplay ")[1].split()[0]
+    assert played in corner.split(",")
+    assert ask(engine, "list_stones black") == f"= {played}\n\n"
+    for bad in ("avoid b E5", "avoid b E5 0", "avoid x E5 1", "avoid b Z99 1", "allow b , 1",
+                "avoid b E5 x"):
+        answer = ask(engine, f"lz-analyze b 10 {bad}")
+        assert answer.startswith("? ") and ("syntax error" in answer or "color" in answer), bad
+
+
 def test_policy_player_is_deterministic():
     a = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)
     b = GtpEngine(PolicyPlayer(UniformEvaluator()), size=9)

@@ -12,10 +12,11 @@ from alphago.kernels import board as kb
 from alphago.kernels import tree as kt
 from alphago.kernels import rollout as kr
 from alphago.kernels.rollout import rollouts
-from alphago.mcts import MCTS
+from alphago.mcts import MAX_DEPTH, MCTS, MoveRestriction, ban_table
+from alphago.player import MCTSPlayer
 
 NO_POLICY = np.zeros(0, np.float32)
-from alphago.player import MCTSPlayer
+NO_BANS = kt.no_bans(26)  # small_tree's 5x5 actions
 
 
 def small_tree(m=8, a=26):
@@ -39,12 +40,41 @@ def test_puct_exact_numbers():
               + c * P[0, a] * math.sqrt(total) / (1 + N[0, a]) for a in (0, 1, 2)}
     # 0: 0.6 + 5*.5*3.464/11 = 1.387; 1: -0.5 + 5*.3*3.464/3 = 1.232; 2: 0 + 5*.2*3.464 = 3.464
     assert scores[2] == pytest.approx(3.4641, abs=1e-3)
-    assert kt.puct_select(N, W, P, 0, c) == 2
-    assert kt.puct_select(N, W, P, 0, 0.1) == 0  # little exploration: best Q wins
+    assert kt.puct_select(N, W, P, 0, c, NO_BANS, 0) == 2
+    assert kt.puct_select(N, W, P, 0, 0.1, NO_BANS, 0) == 0  # little exploration: best Q wins
     P[0, 2] = 0.0
-    assert kt.puct_select(N, W, P, 0, c) == 0  # 1.387 > 1.232
+    assert kt.puct_select(N, W, P, 0, c, NO_BANS, 0) == 0  # 1.387 > 1.232
     P[0, :] = 0
-    assert kt.puct_select(N, W, P, 0, c) == -1
+    assert kt.puct_select(N, W, P, 0, c, NO_BANS, 0) == -1
+
+
+def test_banned_actions_are_left_out_at_their_depth_unless_none_is_left():
+    N, W, P, C, info = small_tree()
+    P[0, [0, 1, 2]] = [0.5, 0.3, 0.2]
+    banned = np.zeros((1, 26), np.uint8)
+    banned[0, 2] = 1  # the unbanned choice would be 2 (test_puct_exact_numbers)
+    N[0, [0, 1, 2]] = [10, 2, 0]
+    W[0, [0, 1, 2]] = [6.0, -1.0, 0.0]
+    assert kt.puct_select(N, W, P, 0, 5.0, banned, 0) == 0
+    assert kt.puct_select(N, W, P, 0, 5.0, banned, 1) == 2  # deeper than the table: free
+    banned[0, [0, 1]] = 1
+    assert kt.puct_select(N, W, P, 0, 5.0, banned, 0) == 2  # all banned: the ban gives way
+
+
+def test_ban_table_by_depth_and_colour():
+    n, a = 5, 26
+    avoid = MoveRestriction(False, BLACK, (0, 25), 3)  # black's moves at plies 0 and 2
+    allow = MoveRestriction(True, WHITE, (7, 8), 2)  # white's reply: only 7 or 8
+    t = ban_table([avoid, allow], BLACK, n)
+    assert t.shape == (3, a)
+    assert set(np.flatnonzero(t[0])) == {0, 25} == set(np.flatnonzero(t[2]))
+    assert set(np.flatnonzero(t[1] == 0)) == {7, 8}
+    t = ban_table([avoid, allow], WHITE, n)  # white to move at the root
+    assert set(np.flatnonzero(t[0] == 0)) == {7, 8} and set(np.flatnonzero(t[1])) == {0, 25}
+    assert not t[2].any()
+    assert ban_table([], BLACK, n).shape == (0, a)
+    deep = ban_table([MoveRestriction(False, BLACK, (0,), 10**30)], BLACK, n)
+    assert deep.shape == (MAX_DEPTH, a)  # no deeper than a search can go
 
 
 def test_virtual_loss_and_backup_arithmetic():
@@ -58,14 +88,15 @@ def test_virtual_loss_and_backup_arithmetic():
     path_a = np.zeros(10, np.int64)
     st, meta, hist = pos.st.copy(), pos.meta.copy(), np.zeros(64, np.int64)
     d = kt.select_leaf(N, W, P, C, info, st, meta, hist, pos.nbr, pos.zob, 5.0, 3,
-                       path_s, path_a)
+                       path_s, path_a, kt.no_bans(N.shape[1]))
     assert d == 2 and list(path_s[:2]) == [0, 1] and list(path_a[:2]) == [12, 7]
     assert N[0, 12] == 3 and W[0, 12] == -3 and N[1, 7] == 3 and W[1, 7] == -3
     assert st[kb.F_COLOR, 12] == BLACK and st[kb.F_COLOR, 7] == WHITE
     kt.backup(N, W, path_s, path_a, d, 0.5, 3)  # leaf (black to move) is worth +0.5 to black
     assert N[0, 12] == 1 and W[0, 12] == pytest.approx(0.5)  # black chose 12: good for black
     assert N[1, 7] == 1 and W[1, 7] == pytest.approx(-0.5)  # white chose 7: bad for white
-    kt.select_leaf(N, W, P, C, info, st, meta, hist, pos.nbr, pos.zob, 5.0, 3, path_s, path_a)
+    kt.select_leaf(N, W, P, C, info, st, meta, hist, pos.nbr, pos.zob, 5.0, 3, path_s, path_a,
+                   kt.no_bans(N.shape[1]))
     kt.revert_virtual_loss(N, W, path_s, path_a, d, 3)
     assert N[0, 12] == 1 and W[0, 12] == pytest.approx(0.5)
 
@@ -113,6 +144,28 @@ def test_search_finds_the_capture_the_policy_misses():
     assert MCTSPlayer(ev, cfg).genmove(pos, allow_resign=False).move in (d5, e5)
     white = Position.from_ascii(SEMEAI, to_move=WHITE, komi=0.5)
     assert MCTSPlayer(ev, cfg).genmove(white, allow_resign=False).move == d5
+
+
+def test_avoid_and_allow_steer_the_search_and_its_answer():
+    pos = Position.from_ascii(SEMEAI, to_move=BLACK, komi=0.5)
+    d5, e5 = coords.from_gtp("D5", 5), coords.from_gtp("E5", 5)
+    cfg = SearchConfig(visits=400, batch_size=8, max_nodes=5000, seed=1)
+    player = MCTSPlayer(FixedPolicy(favourite=coords.from_gtp("A3", 5), n=5), cfg)
+    assert player.genmove(pos, allow_resign=False).move in (d5, e5)  # visits stay in the tree
+    avoid = ban_table([MoveRestriction(False, BLACK, (d5, e5), 1)], BLACK, 5)
+    res = player.genmove(pos, allow_resign=False, banned=avoid)
+    assert res.move not in (d5, e5) and res.visits >= 400
+    assert not {c.move for c in res.candidates} & {d5, e5}  # a fresh tree: none left over
+    a1 = coords.from_gtp("A1", 5)
+    only = ban_table([MoveRestriction(True, BLACK, (a1,), 1)], BLACK, 5)
+    res = player.genmove(pos, allow_resign=False, banned=only)
+    assert res.move == a1 and [c.move for c in res.candidates] == [a1]
+    # white's replies at ply 1: D5 (the capture) is left out, everywhere in the tree
+    reply = ban_table([MoveRestriction(False, WHITE, (d5,), 2)], BLACK, 5)
+    t = player.search(pos, visits=400, banned=reply)
+    children = t.C[0][t.C[0] >= 0]
+    assert len(children) and all(t.N[c, d5] == 0 for c in children)
+    assert player.genmove(pos, allow_resign=False).move in (d5, e5)  # unrestricted again
 
 
 def test_rollouts_return_outcomes_for_the_mover():

@@ -43,11 +43,12 @@ def position_key(meta, last):
 
 @njit(cache=True, nogil=True)
 def gather(tree, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
-           expand_visits, need_net, leaves):
+           expand_visits, need_net, leaves, banned):
     """Select ``leaves.st.shape[0]`` leaves of ``tree`` (a ``Tree``) into ``leaves`` (a
-    ``Leaves``). A leaf whose edge has fewer than ``expand_visits`` visits (counting this
-    one) gets a rollout only, unless ``need_net`` (value net in use, or nothing else to
-    evaluate with)."""
+    ``Leaves``), never through an action ``banned`` at its depth (``tree.select_leaf``).
+    A leaf whose edge has fewer than ``expand_visits`` visits (counting this one) gets a
+    rollout only, unless ``need_net`` (value net in use, or nothing else to evaluate
+    with)."""
     N, W, P, C, info = tree.N, tree.W, tree.P, tree.C, tree.info
     leaf_st, leaf_meta, leaf_last, masks = leaves.st, leaves.meta, leaves.last, leaves.mask
     paths_s, paths_a, depths = leaves.paths_s, leaves.paths_a, leaves.depth
@@ -63,7 +64,7 @@ def gather(tree, root_st, root_meta, root_hist, root_last, nbr, zob, c_puct, vl,
         meta[:] = root_meta
         hist[:nh] = root_hist[:nh]
         d = select_leaf(N, W, P, C, info, st, meta, hist, nbr, zob, c_puct, vl, paths_s[i],
-                        paths_a[i])
+                        paths_a[i], banned)
         depths[i] = d
         k = 0
         for j in range(d - 1, -1, -1):

@@ -10,7 +10,8 @@ Edges live in the parent: for node s and action a (a point or pass)
 
 Nodes store no board: a simulation replays its path from a copy of the root.
 Selection is AlphaGo's ``argmax Q + u``, ``u = c_puct P sqrt(sum_b N_b) / (1 + N)``,
-with Q = 0 for unvisited edges.
+with Q = 0 for unvisited edges. ``banned`` [D, A] uint8 holds the actions selection may
+not take at depth d < D (0: the root's move; analysis's avoid and allow); D = 0: none.
 """
 
 from collections import namedtuple
@@ -51,9 +52,13 @@ def new_node(N, W, P, C, info, priors):
     return s
 
 
+def no_bans(actions: int) -> np.ndarray:
+    """The ``banned`` table of a search without restrictions."""
+    return np.zeros((0, actions), np.uint8)
+
+
 @njit(cache=True)
-def puct_select(N, W, P, s, c_puct):
-    """Action maximising Q + u at node s (ties: lowest index). -1 if no action has a prior."""
+def _puct_best(N, W, P, s, c_puct, banned, d):
     total = 0
     for a in range(N.shape[1]):
         total += N[s, a]
@@ -62,7 +67,7 @@ def puct_select(N, W, P, s, c_puct):
     best_score = -1e30
     for a in range(N.shape[1]):
         p = P[s, a]
-        if p <= 0.0:
+        if p <= 0.0 or (d < banned.shape[0] and banned[d, a]):
             continue
         n = N[s, a]
         q = W[s, a] / n if n > 0 else 0.0
@@ -74,7 +79,18 @@ def puct_select(N, W, P, s, c_puct):
 
 
 @njit(cache=True)
-def select_leaf(N, W, P, C, info, st, meta, hist, nbr, zob, c_puct, vl, path_s, path_a):
+def puct_select(N, W, P, s, c_puct, banned, d):
+    """Action maximising Q + u at node s, depth d (ties: lowest index), leaving out the
+    actions ``banned`` there unless that leaves none. -1 if no action has a prior."""
+    a = _puct_best(N, W, P, s, c_puct, banned, d)
+    if a < 0 and d < banned.shape[0]:
+        a = _puct_best(N, W, P, s, c_puct, banned, banned.shape[0])
+    return a
+
+
+@njit(cache=True)
+def select_leaf(N, W, P, C, info, st, meta, hist, nbr, zob, c_puct, vl, path_s, path_a,
+                banned):
     """Walk from the root, adding virtual loss, playing moves on (st, meta, hist),
     which hold a copy of the root position. Returns the path length; the last
     edge (path_s[d-1], path_a[d-1]) has no child yet, or the walk stopped at a
@@ -82,7 +98,7 @@ def select_leaf(N, W, P, C, info, st, meta, hist, nbr, zob, c_puct, vl, path_s, 
     s = info[I_ROOT]
     d = 0
     while True:
-        a = puct_select(N, W, P, s, c_puct)
+        a = puct_select(N, W, P, s, c_puct, banned, d)
         if a < 0:
             return d
         N[s, a] += vl
