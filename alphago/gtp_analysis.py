@@ -9,6 +9,7 @@ report, and play it. Handlers use the engine's ``pos``, ``player``, ``out`` and 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -158,9 +159,23 @@ class AnalysisCommands:
         worker.join()
         return last[-1] if last else None
 
+    @staticmethod
+    def _limited(fmt, options: dict[str, str]):
+        """``fmt`` reporting the ``maxmoves`` best moves only (Leela Zero's and KataGo's
+        option), or ``fmt`` itself without it."""
+        text = options.get("maxmoves")
+        if text is None:
+            return fmt
+        if not text.isdigit() or int(text) < 1:
+            raise GtpError("syntax error: maxmoves takes a whole number >= 1")
+        k = int(text)
+        return lambda res, own=None: fmt(dataclasses.replace(res, candidates=res.candidates[:k]),
+                                         own)
+
     def _analyze(self, args, cid, fmt):
         color, interval, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
+        fmt = self._limited(fmt, options)
         self._stream_analysis(color, interval, cid, fmt, ownership, banned)
         self.out("\n")
         return None
@@ -168,6 +183,7 @@ class AnalysisCommands:
     def _genmove_analyze(self, args, cid, fmt):
         color, _, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
+        fmt = self._limited(fmt, options)
         self.out(f"={cid}\n")
         res = self._search(color, banned=banned)
         line = fmt(res, ownership)

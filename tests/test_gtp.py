@@ -204,9 +204,10 @@ def test_kata_analyze_reports_floats_and_ownership(engine):
     assert "kata-analyze" in ask(engine, "list_commands")
 
 
-def test_analysis_avoid_and_allow_clauses(engine):
+def test_analysis_avoid_allow_and_maxmoves(engine):
     """Leela Zero's and KataGo's ``avoid``/``allow color vertices depth``: the moves
-    analysed, and the move a genmove_analyze plays, keep to them."""
+    analysed, and the move a genmove_analyze plays, keep to them; ``maxmoves N`` reports
+    the N best."""
     lines = []
     engine.out = lines.append
     corner = "A1,B1,C1,A2,B2,C2,A3,B3,C3"
@@ -222,6 +223,11 @@ def test_analysis_avoid_and_allow_clauses(engine):
     played = "".join(lines).split("\nplay ")[1].split()[0]
     assert played in corner.split(",")
     assert ask(engine, "list_stones black") == f"= {played}\n\n"
+    lines.clear()
+    assert ask(engine, "kata-analyze b 10 maxmoves 2") is None
+    infos, _ = _kata_infos(lines[1])
+    assert len(infos) == 2
+    assert ask(engine, "lz-analyze b 10 maxmoves 0").startswith("? syntax error")
     for bad in ("avoid b E5", "avoid b E5 0", "avoid x E5 1", "avoid b Z99 1", "allow b , 1",
                 "avoid b E5 x"):
         answer = ask(engine, f"lz-analyze b 10 {bad}")
