@@ -264,6 +264,11 @@ def positions_for(query: Query) -> dict[int, Position]:
     """The position at each turn asked for (raises QueryError on an illegal move)."""
     pos = Position(query.size, query.komi)
     if query.initial:
+        points = [p for _, p in query.initial]
+        twice = next((p for i, p in enumerate(points) if p in points[:i]), None)
+        if twice is not None:
+            raise QueryError(f"illegal initial stones: {coords.to_gtp(twice, query.size)} is "
+                             "given twice", "initialStones")
         black = [p for c, p in query.initial if c == BLACK]
         white = [p for c, p in query.initial if c == WHITE]
         try:

@@ -89,15 +89,18 @@ def test_bad_queries_get_error_lines_and_the_engine_goes_on():
               {**base, "id": "size", "moves": [], "boardXSize": 9, "boardYSize": 13},
               {"id": "norules", "moves": [], "boardXSize": 9, "boardYSize": 9},
               {**base, "id": "act", "action": "fly"},
+              {**base, "id": "twice", "moves": [], "initialStones": [["B", "E5"], ["W", "E5"]]},
+              {**base, "id": "setpass", "moves": [], "initialStones": [["B", "pass"]]},
               {**base, "id": "ok", "moves": [["B", "E5"], ["W", "(2,2)"]]})
     errors = [r for r in out if "error" in r]
-    assert len(errors) == 11
+    assert len(errors) == 13
     assert errors[0]["error"].startswith("could not parse json")
     by_id = {r.get("id"): r for r in errors}
     assert by_id["occupied"]["field"] == "moves" and "illegal move 2" in by_id["occupied"]["error"]
     for qid, field in (("offboard", "moves"), ("player", "moves"), ("turns", "analyzeTurns"),
                        ("komi", "komi"), ("size", "boardYSize"), ("norules", "rules"),
-                       ("act", "action")):
+                       ("act", "action"), ("twice", "initialStones"),
+                       ("setpass", "initialStones")):
         assert by_id[qid]["field"] == field, qid
     ok = [r for r in out if r.get("id") == "ok"]
     assert len(ok) == 1 and ok[0]["turnNumber"] == 2 and ok[0]["moveInfos"]
