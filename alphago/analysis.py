@@ -40,8 +40,8 @@ PERSPECTIVES = ("BLACK", "WHITE", "SIDETOMOVE")
 AREA_RULES = ("tromp-taylor", "chinese", "chinese-ogs", "chinese-kgs", "aga", "bga",
               "new-zealand", "stone-scoring")
 TERRITORY_RULES = ("japanese", "korean")
-UNSUPPORTED_FIELDS = ("includeMovesOwnership", "includePVVisits", "overrideSettings", "rootPolicyTemperature", "rootFpuReductionMax",
-                      "whiteHandicapBonus")
+UNSUPPORTED_FIELDS = ("includeMovesOwnership", "overrideSettings", "rootPolicyTemperature",
+                      "rootFpuReductionMax", "whiteHandicapBonus")
 
 
 class QueryError(Exception):
@@ -68,28 +68,36 @@ class RootEstimate:
         return cls(own, float(own.sum() - pos.komi))
 
 
-def move_fields(c: MoveInfo, order: int, n: int, flip: bool) -> dict:
+def move_fields(c: MoveInfo, order: int, n: int, flip: bool, pv_visits: bool = False) -> dict:
     """One candidate in KataGo's moveInfos shape; ``flip`` reports for the other player."""
     winrate, lcb = (1.0 - c.winrate, 1.0 - c.lcb) if flip else (c.winrate, c.lcb)
-    return {"move": coords.to_gtp(c.move, n), "visits": int(c.visits),
-            "winrate": float(winrate), "prior": float(c.prior), "lcb": float(lcb),
-            "utility": float(2 * winrate - 1), "order": order,
-            "pv": [coords.to_gtp(m, n) for m in c.pv]}
+    out = {"move": coords.to_gtp(c.move, n), "visits": int(c.visits),
+           "winrate": float(winrate), "prior": float(c.prior), "lcb": float(lcb),
+           "utility": float(2 * winrate - 1), "order": order,
+           "pv": [coords.to_gtp(m, n) for m in c.pv]}
+    if pv_visits:
+        out["pvVisits"] = [int(v) for v in c.pv_visits]
+    return out
 
 
-def candidate_fields(res: SearchResult, n: int, flip: bool) -> list[dict]:
+def candidate_fields(res: SearchResult, n: int, flip: bool, pv_visits: bool = False
+                     ) -> list[dict]:
+    """``pv_visits``: each move's ``pvVisits`` too (KataGo's includePVVisits)."""
     moves = [c for c in res.candidates if c.move != RESIGN]
-    return [move_fields(c, i, n, flip) for i, c in enumerate(moves)]
+    return [move_fields(c, i, n, flip, pv_visits) for i, c in enumerate(moves)]
 
 
-def kata_info_line(res: SearchResult, n: int, ownership: np.ndarray | None = None) -> str:
+def kata_info_line(res: SearchResult, n: int, ownership: np.ndarray | None = None,
+                   pv_visits: bool = False) -> str:
     """``kata-analyze``'s one line: ``info move .. visits .. winrate ..`` per candidate (floats,
-    the side to move's perspective), then ``ownership`` and n*n values when given."""
+    the side to move's perspective; with ``pv_visits`` each pv move's visits after the pv),
+    then ``ownership`` and n*n values when given."""
     parts = []
-    for f in candidate_fields(res, n, flip=False):
+    for f in candidate_fields(res, n, flip=False, pv_visits=pv_visits):
         parts.append(f"info move {f['move']} visits {f['visits']} utility {f['utility']:.6f} "
                      f"winrate {f['winrate']:.6f} prior {f['prior']:.6f} lcb {f['lcb']:.6f} "
-                     f"order {f['order']} pv {' '.join(f['pv'])}")
+                     f"order {f['order']} pv {' '.join(f['pv'])}"
+                     + (f" pvVisits {' '.join(map(str, f['pvVisits']))}" if pv_visits else ""))
     if ownership is not None:
         parts.append("ownership " + " ".join(f"{v:.4f}" for v in ownership))
     return " ".join(parts)
@@ -108,6 +116,7 @@ class Query:
     max_visits: int | None
     ownership: bool
     policy: bool
+    pv_visits: bool
     report_every: float | None
     warnings: list[tuple[str, str]]  # (field, message)
     restrictions: list[MoveRestriction] = dataclasses.field(default_factory=list)
@@ -256,6 +265,7 @@ def parse_query(q: dict) -> Query:
                  max_visits=_int_field(q, "maxVisits", 1, 10_000_000),
                  ownership=_bool_field(q, "includeOwnership"),
                  policy=_bool_field(q, "includePolicy"),
+                 pv_visits=_bool_field(q, "includePVVisits"),
                  report_every=None if every is None else float(every), warnings=warnings,
                  restrictions=_restrictions(q, n))
 
@@ -432,7 +442,7 @@ class AnalysisEngine:
         n, flip = pos.size, self._flip(pos)
         winrate = 1.0 - res.root_winrate if flip else res.root_winrate
         out = {"id": query.id, "isDuringSearch": during, "turnNumber": turn,
-               "moveInfos": candidate_fields(res, n, flip),
+               "moveInfos": candidate_fields(res, n, flip, query.pv_visits),
                "rootInfo": {"winrate": float(winrate), "utility": float(2 * winrate - 1),
                             "visits": int(res.visits), "currentPlayer":
                                 "B" if pos.to_move == BLACK else "W",

@@ -73,6 +73,23 @@ class AnalysisCommands:
     def _kata_line(self, res: SearchResult, ownership: np.ndarray | None = None) -> str:
         return kata_info_line(res, self.size, ownership)
 
+    def _kata_line_with_visits(self, res: SearchResult, ownership=None) -> str:
+        return kata_info_line(res, self.size, ownership, pv_visits=True)
+
+    def _reporter(self, fmt, options: dict[str, str]):
+        """The line format the options ask for: ``kata-analyze``'s with ``pvVisits true``
+        adds each pv move's visits; ``maxmoves N`` (both formats) keeps the N best moves."""
+        if fmt == self._kata_line and self._flag(options, "pvvisits"):
+            fmt = self._kata_line_with_visits
+        text = options.get("maxmoves")
+        if text is None:
+            return fmt
+        if not text.isdigit() or int(text) < 1:
+            raise GtpError("syntax error: maxmoves takes a whole number >= 1")
+        k = int(text)
+        return lambda res, own=None: fmt(dataclasses.replace(res, candidates=res.candidates[:k]),
+                                         own)
+
     def _parse_analyze_args(self, args) -> tuple[int, float, dict[str, str], np.ndarray | None]:
         """``[color] [interval] [key value]... [avoid|allow color vertices depth]...``: the
         colour to analyse for, the report interval in seconds, the remaining key-value pairs
@@ -117,12 +134,17 @@ class AnalysisCommands:
             raise GtpError("syntax error: avoid and allow take vertices and a depth >= 1")
         return MoveRestriction(allow, color, moves, int(words[2]))
 
+    @staticmethod
+    def _flag(options: dict[str, str], key: str) -> bool:
+        """A ``key true|false`` option (false when absent)."""
+        flag = options.get(key, "false").lower()
+        if flag not in ("true", "false"):
+            raise GtpError(f"syntax error: {key} takes true or false")
+        return flag == "true"
+
     def _ownership_for(self, color: int, options: dict[str, str]) -> np.ndarray | None:
         """The playout ownership map from ``color``'s perspective when ``ownership true``."""
-        flag = options.get("ownership", "false").lower()
-        if flag not in ("true", "false"):
-            raise GtpError("syntax error: ownership takes true or false")
-        if flag == "false":
+        if not self._flag(options, "ownership"):
             return None
         pos = self.pos.copy()
         pos.to_move = color
@@ -159,23 +181,10 @@ class AnalysisCommands:
         worker.join()
         return last[-1] if last else None
 
-    @staticmethod
-    def _limited(fmt, options: dict[str, str]):
-        """``fmt`` reporting the ``maxmoves`` best moves only (Leela Zero's and KataGo's
-        option), or ``fmt`` itself without it."""
-        text = options.get("maxmoves")
-        if text is None:
-            return fmt
-        if not text.isdigit() or int(text) < 1:
-            raise GtpError("syntax error: maxmoves takes a whole number >= 1")
-        k = int(text)
-        return lambda res, own=None: fmt(dataclasses.replace(res, candidates=res.candidates[:k]),
-                                         own)
-
     def _analyze(self, args, cid, fmt):
         color, interval, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
-        fmt = self._limited(fmt, options)
+        fmt = self._reporter(fmt, options)
         self._stream_analysis(color, interval, cid, fmt, ownership, banned)
         self.out("\n")
         return None
@@ -183,7 +192,7 @@ class AnalysisCommands:
     def _genmove_analyze(self, args, cid, fmt):
         color, _, options, banned = self._parse_analyze_args(args)
         ownership = self._ownership_for(color, options) if fmt == self._kata_line else None
-        fmt = self._limited(fmt, options)
+        fmt = self._reporter(fmt, options)
         self.out(f"={cid}\n")
         res = self._search(color, banned=banned)
         line = fmt(res, ownership)

@@ -46,6 +46,7 @@ class MoveInfo:
     prior: float
     lcb: float
     pv: list[int]
+    pv_visits: list[int] = dataclasses.field(default_factory=list)  # each pv move's visits
 
 
 @dataclasses.dataclass
@@ -384,9 +385,20 @@ class MCTS:
             wr = (q + 1) / 2
             lcb = wr - 1.96 * 0.5 / math.sqrt(n[a])
             k = kt.principal_variation(self.N, self.C, root, a, max_pv, pv)
+            line = [int(x) for x in pv[:k]]
             out.append(MoveInfo(int(a), int(n[a]), float(wr), float(self.P[root, a]),
-                                float(lcb), [int(x) for x in pv[:k]]))
+                                float(lcb), line, self._line_visits(root, line)))
         out.sort(key=lambda m: (-m.visits, -m.winrate))
+        return out
+
+    def _line_visits(self, node: int, line: list[int]) -> list[int]:
+        """The visits of each edge along ``line`` from ``node``."""
+        out = []
+        for move in line:
+            if node < 0:
+                break
+            out.append(int(self.N[node, move]))
+            node = int(self.C[node, move])
         return out
 
     def nodes(self) -> int:

@@ -118,7 +118,7 @@ class PolicyPlayer:
         else:
             move = (sample_move(priors, self.temperature, self.rng) if priors.sum() > 0
                     else pos.pass_move)
-        cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move])]
+        cand = [MoveInfo(move, 1, 0.5, float(priors[move]), 0.5, [move], [1])]
         return SearchResult(move, 0.5, 1, cand, time.perf_counter() - t0)
 
     def analyze(self, pos: Position, stop: threading.Event, interval: float,

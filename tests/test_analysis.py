@@ -38,7 +38,8 @@ def run_lines(engine, *queries) -> None:
 
 def test_multi_turn_query_answers_each_turn_in_katagos_shape():
     engine, out = make_engine()
-    run_lines(engine, {**DOC_QUERY, "includeOwnership": True, "includePolicy": True})
+    run_lines(engine, {**DOC_QUERY, "includeOwnership": True, "includePolicy": True,
+                       "includePVVisits": True})
     assert [r["turnNumber"] for r in out] == [0, 1, 2]
     for r in out:
         assert r["id"] == "foo" and r["isDuringSearch"] is False
@@ -49,6 +50,9 @@ def test_multi_turn_query_answers_each_turn_in_katagos_shape():
         assert isinstance(r["rootInfo"]["scoreLead"], float)
         assert len(r["ownership"]) == 361 and all(-1 <= v <= 1 for v in r["ownership"])
         assert len(r["policy"]) == 362
+        for m in r["moveInfos"]:  # each pv move's visits, from the move's own down
+            assert len(m["pvVisits"]) == len(m["pv"]) and m["pvVisits"][0] == m["visits"]
+            assert m["pvVisits"] == sorted(m["pvVisits"], reverse=True)
         json.dumps(r)  # plain JSON types throughout
     # row-major from A19: Q4 is row 15 (from the top), column 15 (no I); black's stone
     q4 = 15 * 19 + 15

@@ -228,6 +228,15 @@ def test_analysis_avoid_allow_and_maxmoves(engine):
     infos, _ = _kata_infos(lines[1])
     assert len(infos) == 2
     assert ask(engine, "lz-analyze b 10 maxmoves 0").startswith("? syntax error")
+    lines.clear()
+    assert ask(engine, "kata-analyze b 10 pvVisits true") is None
+    line = lines[1]
+    for part in line.split("info ")[1:]:  # after the pv, each pv move's visits, falling
+        pv, visits = part.split(" pv ")[1].split(" pvVisits ")
+        counts = [int(v) for v in visits.split()]
+        assert len(counts) == len(pv.split()) and counts == sorted(counts, reverse=True)
+        assert counts[0] == int(part.split()[3])  # the move's own visits come first
+    assert ask(engine, "kata-analyze b 10 pvVisits maybe").startswith("? syntax error")
     for bad in ("avoid b E5", "avoid b E5 0", "avoid x E5 1", "avoid b Z99 1", "allow b , 1",
                 "avoid b E5 x"):
         answer = ask(engine, f"lz-analyze b 10 {bad}")
