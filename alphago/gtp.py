@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import queue
+import threading
 import time
 from typing import Callable
 
@@ -56,6 +57,9 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         self.seed = seed
         self.ponder = ponder
         self.pending: queue.Queue[str] | None = None  # next input lines (stops analysis)
+        # set by the server's reader on GoGui's '# interrupt' line: the running genmove
+        # answers with its best move so far (gogui-interrupt); cleared by each command
+        self.interrupt = threading.Event()
         self.last_result: SearchResult | None = None
 
     # ----- framing ---------------------------------------------------------------
@@ -74,6 +78,7 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         line = self.preprocess(raw)
         if not line:
             return None
+        self.interrupt.clear()
         self.stop_pondering()
         parts = line.split()
         cid = ""
@@ -123,7 +128,7 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
             self.pos.to_move = color
         t0 = time.perf_counter()
         res = self.player.genmove(self.pos, self._time_for_move(color), cleanup=cleanup,
-                                  banned=banned)
+                                  banned=banned, interrupt=self.interrupt.is_set)
         self.clock.spent(color, time.perf_counter() - t0)
         self.last_result = res
         return res
@@ -137,6 +142,11 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
 
     def cmd_version(self, args, cid):
         return ENGINE_VERSION
+
+    def cmd_gogui_interrupt(self, args, cid):
+        """Listed so that GoGui sends '# interrupt' to stop a genmove (the server's reader
+        acts on that line); as a command it does nothing."""
+        return ""
 
     def cmd_known_command(self, args, cid):
         need_args(args, 1)

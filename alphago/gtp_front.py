@@ -1,7 +1,8 @@
 """The GTP server loop, light enough to start answering before torch and numba load.
 
 A reader thread queues input lines, so that a streaming command (lz-analyze)
-stops when the next command arrives. Until the engine is ready only the static
+stops when the next command arrives, and acts on GoGui's ``# interrupt`` line at once
+(a running genmove answers with its best move so far). Until the engine is ready only the static
 identity commands are answered; the rest wait for it. When the controller goes away
 (its end of stdout closed: a GUI or match tool killed), the loop ends quietly with status 0.
 """
@@ -47,6 +48,7 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
     lines: queue.Queue[str | None] = queue.Queue()
     lock = threading.Lock()
     gone = threading.Event()  # the controller closed its end of stdout
+    interrupt = threading.Event()  # GoGui's '# interrupt' line: the engine's interrupt
 
     def write(text: str) -> None:
         with lock:
@@ -61,6 +63,8 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
 
     def reader():
         for raw in iter(stdin.readline, b""):
+            if raw.strip() == b"# interrupt":
+                interrupt.set()  # acted on now: the main loop is busy with the command
             lines.put(raw[: MAX_LINE + 2].decode("utf-8", errors="replace"))
         lines.put(None)
 
@@ -83,6 +87,7 @@ def serve_lazy(lazy, stdin: IO[bytes], stdout: IO[bytes]) -> int:
                 return 1
             engine.out = write
             engine.pending = lines
+            engine.interrupt = interrupt
         response = engine.handle(line)
         if response is not None:
             write(response)

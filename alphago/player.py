@@ -197,25 +197,28 @@ class MCTSPlayer:
     def genmove(self, pos: Position, seconds: float | MoveTime | None = None,
                 cleanup: bool = False, temperature: float = 0.0, noise: float = 0.0,
                 allow_resign: bool = True, visits: int | None = None,
-                banned: np.ndarray | None = None) -> SearchResult:
+                banned: np.ndarray | None = None,
+                interrupt: Callable[[], bool] | None = None) -> SearchResult:
         """``seconds``: a cap, or a clock's ``MoveTime`` (a target the search stops at
         when it is clear, a maximum it may go on to while the best moves are close);
         ``SearchConfig.seconds`` caps either, ``SearchConfig.visits`` too (``visits``
         replaces ``SearchConfig.visits`` for this move). ``banned``: moves the search
-        leaves out (``mcts.ban_table``)."""
+        leaves out (``mcts.ban_table``). ``interrupt()`` true: answer with the best move
+        found so far."""
         t0 = time.perf_counter()
         if visits is None:
             visits = self.cfg.visits if self.cfg.visits > 0 else None
         if isinstance(seconds, MoveTime):
             move_time = seconds.capped(self.cfg.seconds)
-            t = self.search(pos, visits, move_time.maximum, noise=noise,
-                            stop=self._time_manager(pos, move_time, t0), banned=banned)
+            clock_stop = self._time_manager(pos, move_time, t0)
+            t = self.search(pos, visits, move_time.maximum, noise=noise, banned=banned,
+                            stop=lambda: clock_stop() or (interrupt is not None and interrupt()))
         else:
             limits = [s for s in (seconds, self.cfg.seconds) if s is not None]
             secs = min(limits) if limits else None
             if visits is None and secs is None:
                 visits = SearchConfig.visits
-            t = self.search(pos, visits, secs, noise=noise, banned=banned)
+            t = self.search(pos, visits, secs, noise=noise, banned=banned, stop=interrupt)
         res = self.result(t, t0)
         mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
         if cleanup and not settled(pos):

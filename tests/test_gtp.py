@@ -313,6 +313,48 @@ def test_server_leaves_quietly_when_its_controller_goes_away():
     assert "Traceback" not in err and "closed the connection" in err
 
 
+def test_gogui_interrupt_ends_a_long_genmove_with_its_best_move():
+    """GoGui sends '# interrupt' (a comment line) while a genmove runs when the engine
+    lists gogui-interrupt: the move comes at once."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "gtp_server.py"), "--uniform",
+                             "--visits", "100000000", "--threads", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, bufsize=1)
+    try:
+        def send(line):
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+
+        def answer():
+            lines = []
+            while not lines or lines[-1] != "":
+                lines.append(proc.stdout.readline().rstrip("\n"))
+            return "\n".join(lines[:-1])
+
+        send("list_commands")
+        assert "gogui-interrupt" in answer().split()
+        send("boardsize 9")
+        assert answer() == "="
+        send("genmove b")
+        time.sleep(2.0)  # searching a hundred million visits
+        t0 = time.perf_counter()
+        send("# interrupt")
+        move = answer()
+        assert move.startswith("= ") and len(move.split()) == 2
+        assert time.perf_counter() - t0 < 10
+        send("quit")
+        assert answer() == "="
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_an_interrupt_between_commands_does_not_cut_the_next_genmove(engine):
+    engine.interrupt.set()  # '# interrupt' that came after its genmove had answered
+    assert ask(engine, "genmove b").startswith("= ")
+    assert engine.last_result.visits >= 16  # the fixture's full budget
+
+
 def test_time_controls_respected_by_the_server():
     cmds = ["boardsize 9", "time_settings 4 0 0"]  # absolute: 4 seconds for the whole game
     cmds += [f"genmove {'b' if i % 2 == 0 else 'w'}" for i in range(16)]
