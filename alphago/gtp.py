@@ -173,6 +173,17 @@ class GtpEngine(AnalysisCommands, TimeCommands, SgfCommands):
         self._new_position()
         return ""
 
+    def cmd_clear_cache(self, args, cid):
+        """KataGo's: forget the search tree and the evaluation cache (a fresh search of
+        the same position, memory given back); the game stays as it is."""
+        if hasattr(self.player, "clear"):
+            self.player.clear()
+        return ""
+
+    def cmd_stop(self, args, cid):
+        """KataGo's: end pondering (every command does that before it runs)."""
+        return ""
+
     def cmd_komi(self, args, cid):
         need_args(args, 1)
         komi = parse_float(args[0], "komi not a float")

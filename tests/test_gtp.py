@@ -355,6 +355,17 @@ def test_an_interrupt_between_commands_does_not_cut_the_next_genmove(engine):
     assert engine.last_result.visits >= 16  # the fixture's full budget
 
 
+def test_clear_cache_forgets_the_tree_and_keeps_the_game(engine):
+    assert ask(engine, "play b e5") == "=\n\n"
+    assert ask(engine, "genmove w").startswith("= ")
+    assert engine.player.trees and engine.player.trees[9].nodes() > 1
+    assert ask(engine, "clear_cache") == "=\n\n"
+    assert not engine.player.trees
+    assert ask(engine, "list_stones black") == "= E5\n\n"
+    assert ask(engine, "stop") == "=\n\n"
+    assert ask(engine, "genmove b").startswith("= ")
+
+
 def test_time_controls_respected_by_the_server():
     cmds = ["boardsize 9", "time_settings 4 0 0"]  # absolute: 4 seconds for the whole game
     cmds += [f"genmove {'b' if i % 2 == 0 else 'w'}" for i in range(16)]
