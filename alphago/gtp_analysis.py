@@ -4,7 +4,9 @@
 ``lz-analyze`` streams Leela Zero's integer fields, ``kata-analyze`` KataGo's floats
 (``ownership true`` adds the playout ownership map, from the side to move's perspective);
 both stop when the next command arrives. The ``*-genmove_analyze`` forms search one move,
-report, and play it. Handlers use the engine's ``pos``, ``player``, ``out`` and ``_search``.
+report, and play it. All four take ``avoid``/``allow COLOR VERTICES DEPTH`` clauses (the
+search's ``ban_table``) and ``maxmoves N``; ``kata-`` ones ``pvVisits true``. Handlers use
+the engine's ``pos``, ``player``, ``out`` and ``_search``.
 """
 
 from __future__ import annotations

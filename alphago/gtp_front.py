@@ -2,8 +2,8 @@
 
 A reader thread queues input lines, so that a streaming command (lz-analyze)
 stops when the next command arrives, and acts on GoGui's ``# interrupt`` line at once
-(a running genmove answers with its best move so far). Until the engine is ready only the static
-identity commands are answered; the rest wait for it. When the controller goes away
+(a running genmove answers with its best move so far). Until the engine is ready only
+the static identity commands are answered; the rest wait for it. When the controller goes away
 (its end of stdout closed: a GUI or match tool killed), the loop ends quietly with status 0.
 """
 
