@@ -110,8 +110,9 @@ class PolicyPlayer:
         that leaves none."""
         t0 = time.perf_counter()
         priors = self.move_priors([pos], cleanup)[0]
-        if banned is not None and len(banned) and (priors * (1 - banned[0])).sum() > 0:
-            priors = priors * (1 - banned[0])
+        if banned is not None and len(banned):
+            kept = priors * (1 - banned[0])
+            priors = kept if kept.sum() > 0 else priors
         if (not self.playout_rules and pos.last_move == pos.pass_move
                 and wins_if_game_ends(pos)):
             move = pos.pass_move  # the opponent passed and we win as the board stands
