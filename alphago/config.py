@@ -69,6 +69,10 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     value_weight: float = 1.0
+    # the value target of positions whose shards hold the search's root value q (search
+    # self-play): (1 - w) * outcome + w * q; 0 = the outcome alone. Validation stays on the
+    # outcome, the figure a value head is judged by
+    value_q_weight: float = 0.0
     # value nets: 0 trains on every position; k > 0 on at most k positions drawn per game
     # (AlphaGo drew 1 per game against overfitting to the shared outcome of a game)
     positions_per_game: int = 0
@@ -87,6 +91,8 @@ class TrainConfig:
     train_only: str = "all"
 
     def __post_init__(self):
+        if not 0.0 <= self.value_q_weight <= 1.0:
+            raise ValueError(f"value_q_weight must be within 0..1, not {self.value_q_weight}")
         if self.train_only not in TRAIN_ONLY:
             raise ValueError(f"train_only must be one of {', '.join(TRAIN_ONLY)}, "
                              f"not {self.train_only!r}")

@@ -7,7 +7,8 @@ the mover's view. About 120 bytes a 19x19 position; planes and a random
 symmetry are made per batch by the numba kernels. Search self-play adds each
 position's root visit distribution, sparse (``pi_moves``/``pi_probs``: the
 ``PI_TOP`` most visited moves and their shares), the policy target of expert
-iteration.
+iteration, and the search's root value (``q``, the mover's view), which a value
+target may mix with the outcome (``PositionShards(q_weight=...)``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alphago.features import HISTORY, FeatureSet
 
 SHARD_FIELDS = ("stones", "to_move", "ko", "last", "move", "outcome", "game")
 TARGET_FIELDS = ("pi_moves", "pi_probs")  # optional: search visit distributions
+Q_FIELD = "q"  # optional: the search's root value before each move (search self-play)
 PI_TOP = 16  # moves kept of a visit distribution (sparse; the rest is renormalised away)
 
 
@@ -40,6 +42,7 @@ class GameArrays:
     outcome: np.ndarray  # [T] int8: +1 the mover won, -1 lost, 0 unknown
     pi_moves: np.ndarray | None = None  # [T, PI_TOP] int16, -1 padding: most visited moves
     pi_probs: np.ndarray | None = None  # [T, PI_TOP] float16: their visit shares
+    q: np.ndarray | None = None  # [T] float16: the search's root value, the mover's view
 
     def select(self, keep: np.ndarray) -> "GameArrays":
         """The positions where ``keep`` is true."""
@@ -121,7 +124,7 @@ class ShardWriter:
         game = np.concatenate([np.full(len(a.move), g, np.int32) for a, g in self.buf])
         path = self.dir / f"{self.prefix}{self.index:05d}.npz"
         tmp = path.with_suffix(".tmp.npz")
-        extra = {k: cat[k] for k in TARGET_FIELDS if k in cat}
+        extra = {k: cat[k] for k in TARGET_FIELDS + (Q_FIELD,) if k in cat}
         np.savez(tmp, stones=pack_colors(cat["colors"]), to_move=cat["to_move"], ko=cat["ko"],
                  last=cat["last"], move=cat["move"], outcome=cat["outcome"], game=game, **extra)
         os.replace(tmp, path)
@@ -217,27 +220,31 @@ class PositionShards:
     outcome [B] float32), each sample under a random symmetry when augmenting; with
     ``targets=True`` a fourth array, the policy targets [B, n*n+1] float32 in the net's
     frame: the visit distribution where the shards hold one (``has_targets``), else the
-    played move.
+    played move. With ``q_weight`` > 0 the value target of a position whose shard holds
+    the search's root value (``has_q``) is ``mix_value_target``'s, else the outcome.
     """
 
     def __init__(self, shard_dir: str | os.PathLike | Sequence[str | os.PathLike], split: str,
                  feature_set: FeatureSet | str, augment: bool = True,
                  max_positions: int | None = None, per_game: int = 0, seed: int = 0,
-                 plies: bool = False):
+                 plies: bool = False, q_weight: float = 0.0):
         """``shard_dir``: one shard folder, or several (e.g. a window of self-play
         generations), all of one board size. A game is a game id within one folder: two
         folders that reuse ids (e.g. the same ``--first-id`` with another seed) stay
         separate games for ``per_game``. ``plies``: keep ``data["ply"]``, each position's
         place among its game's positions in the shards (its move number, 0 for the
         first, where the game's every position was written)."""
+        if not 0.0 <= q_weight <= 1.0:
+            raise ValueError(f"q_weight must be within 0..1, not {q_weight}")
         self.fs = features.get_feature_set(feature_set) if isinstance(feature_set, str) \
             else feature_set
         self.augment = augment
+        self.q_weight = q_weight
         dirs = [shard_dir] if isinstance(shard_dir, (str, os.PathLike)) else list(shard_dir)
         paths = [(i, p) for i, d in enumerate(dirs) for p in shard_files(d, split)]
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
-        parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS}
+        parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS + (Q_FIELD,)}
         folder = []
         total = 0
         for i, path in paths:
@@ -245,7 +252,7 @@ class PositionShards:
                 for k in SHARD_FIELDS:
                     if k in z.files:
                         parts[k].append(z[k])
-                for k in TARGET_FIELDS:
+                for k in TARGET_FIELDS + (Q_FIELD,):
                     parts[k].append(z[k] if k in z.files else None)
             folder.append(np.full(len(parts["move"][-1]), i, np.int64))
             total += len(parts["move"][-1])
@@ -253,8 +260,10 @@ class PositionShards:
                 break
         # visit targets where any shard has them (a mixed replay: the others' played move)
         self.has_targets = _fill_targets(parts)
+        self.has_q = _fill_q(parts)
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
-                     if k in SHARD_FIELDS or self.has_targets}
+                     if k in SHARD_FIELDS or (k in TARGET_FIELDS and self.has_targets)
+                     or (k == Q_FIELD and self.has_q)}
         folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
         if plies or per_game > 0:
             keys = _game_keys(self.data["game"], folder)
@@ -292,7 +301,10 @@ class PositionShards:
         planes = features.batch_planes(colors, d["to_move"][idx], d["ko"][idx], d["last"][idx],
                                        syms, n, self.fs)
         moves = symmetry.moves_in_net_frame(d["move"][idx], syms, n)
-        out = planes, moves, d["outcome"][idx].astype(np.float32)
+        value = d["outcome"][idx].astype(np.float32)
+        if self.q_weight > 0 and self.has_q:
+            value = mix_value_target(value, d[Q_FIELD][idx], self.q_weight)
+        out = planes, moves, value
         if not targets:
             return out
         return (*out, self._targets(idx, syms, moves, n))
@@ -344,6 +356,32 @@ def _fill_targets(parts: dict[str, list]) -> bool:
             if not ok:
                 parts["pi_moves"][j], parts["pi_probs"][j] = one_hot_targets(parts["move"][j])
     return any(has)
+
+
+def _fill_q(parts: dict[str, list]) -> bool:
+    """Whether any shard file holds root values; if so, the files without them get NaN
+    (no root value) so that all pool in one array."""
+    has = [q is not None for q in parts[Q_FIELD]]
+    if any(has):
+        for j, ok in enumerate(has):
+            if not ok:
+                parts[Q_FIELD][j] = np.full(len(parts["move"][j]), np.nan, np.float16)
+    return any(has)
+
+
+def mix_value_target(outcome: np.ndarray, q: np.ndarray, weight: float) -> np.ndarray:
+    """The value target ``(1 - weight) * outcome + weight * q`` where a position has a
+    root value ``q`` (finite) and a known outcome (non-zero), else the outcome. The search's
+    root value carries less noise than one game's result (the q+z average of AlphaZero
+    replications); a mixed target of exactly 0 is nudged toward the outcome's sign, since 0
+    marks a game without a known result."""
+    q = q.astype(np.float32)
+    use = np.isfinite(q) & (outcome != 0)
+    out = outcome.astype(np.float32)
+    out[use] = (1.0 - weight) * out[use] + weight * q[use]
+    zero = use & (out == 0)
+    out[zero] = 1e-6 * np.sign(outcome[zero])
+    return out
 
 
 def _game_keys(game: np.ndarray, folder: np.ndarray) -> np.ndarray:

@@ -83,6 +83,9 @@ class LoopConfig:
     # weight of the value loss in training (the outcome of a game labels all its positions,
     # so a few hundred games overfit a value head that weighs as much as the policy)
     value_weight: float = 1.0
+    # expert iteration: the value target mixes the search's root value into the outcome,
+    # (1 - w) * outcome + w * q (0 = the outcome alone; TrainConfig.value_q_weight)
+    value_q_weight: float = 0.0
     # expert iteration: shard folders of played games (prepare_data.py: SGF records, their
     # moves as one-hot targets) pooled with the window's self-play in every training
     replay_shards: tuple[str, ...] = ()
@@ -361,7 +364,7 @@ class Loop:
                            checkpoint_every=max(1, cfg.train_steps // 5), eval_positions=5000,
                            seed=cfg.seed + g, workers=0, reinforce=cfg.visits == 0,
                            visit_targets=cfg.visits > 0, kl_weight=cfg.kl_weight,
-                           value_weight=cfg.value_weight,
+                           value_weight=cfg.value_weight, value_q_weight=cfg.value_q_weight,
                            kl_anchor=(str(self.dir / "models" / f"{gen_name(0)}.pt")
                                       if cfg.kl_weight > 0 else ""))
         last = run / "last.pt"

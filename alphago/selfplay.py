@@ -48,6 +48,9 @@ class SelfPlayGame:
     would_resign: tuple[int, ...] = ()
     # search self-play: the root visit distribution ({move: share}) before each move
     visit_targets: list[dict[int, float]] | None = None
+    # search self-play: the search's root value before each move, from the mover's view
+    # (-1..1), every move's (full and cheap searches): the value head's optional q target
+    root_values: list[float] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +178,7 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
         pos = Position(n, cfg.komi, superko=True)
         would: set[int] = set()
         targets: list[dict[int, float]] = []
+        values: list[float] = []
         result = ""
         while pos.passes < 2 and pos.move_number < max_moves:
             mover = pos.to_move
@@ -190,11 +194,12 @@ def play_search_games(ev: Evaluator, cfg: SelfPlayConfig, scfg: SearchSelfPlayCo
             targets.append(visit_distribution(res, pos.pass_move,
                                               search.c_puct if scfg.prune_targets else None)
                            if full else {})
+            values.append(2.0 * res.root_winrate - 1.0)
             pos.play(res.move)
         if not result:
             result = scoring.final_score(pos, seed=int(rng.integers(1 << 30)))
         games.append(SelfPlayGame(list(pos.moves), result, sgf.parse_winner(result), name, name,
-                                  allow, tuple(sorted(would)), targets))
+                                  allow, tuple(sorted(would)), targets, values))
     return games
 
 
@@ -313,6 +318,8 @@ def write_games(games: list[SelfPlayGame], cfg: SelfPlayConfig, out_dir: str | P
         arrays = dataset.game_arrays(rec)
         if game.visit_targets is not None:
             arrays.pi_moves, arrays.pi_probs = dataset.sparse_targets(game.visit_targets)
+        if game.root_values is not None:
+            arrays.q = np.asarray(game.root_values, np.float16)
         if learner is not None:
             arrays = _learner_only(arrays, game, learner)
         if len(arrays.move):

@@ -338,7 +338,7 @@ def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig,
     """(train, val, value-only train, value-only val) position sets; None where absent."""
     fs = model_cfg.feature_set
     train_set = PositionShards(shard_dir, "train", fs, per_game=cfg.positions_per_game,
-                               seed=cfg.seed)
+                               seed=cfg.seed, q_weight=cfg.value_q_weight)
     try:
         val_set = PositionShards(shard_dir, "val", fs, augment=False,
                                  max_positions=cfg.eval_positions)
@@ -349,7 +349,8 @@ def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig,
     value_train = value_val = None
     if value_shards and cfg.value_batch > 0 and model_cfg.heads in ("value", "both"):
         value_train = PositionShards(value_shards, "train", fs,
-                                     per_game=cfg.value_positions_per_game, seed=cfg.seed)
+                                     per_game=cfg.value_positions_per_game, seed=cfg.seed,
+                                     q_weight=cfg.value_q_weight)
         try:
             value_val = PositionShards(value_shards, "val", fs, augment=False, per_game=1,
                                        seed=cfg.seed + 1)
@@ -361,6 +362,10 @@ def _datasets(shard_dir, value_shards, cfg: TrainConfig, model_cfg: ModelConfig,
             log.warning("too few value-only positions (%d) for %d a batch: left out",
                         len(value_train), cfg.value_batch)
             value_train = None
+    if cfg.value_q_weight > 0 and not (train_set.has_q or (value_train and value_train.has_q)):
+        raise ValueError("value_q_weight > 0 needs shards with the search's root values "
+                         "(search self-play: alphago-selfplay --visits, alphago-rl --visits); "
+                         "none of the training shards holds them")
     return train_set, val_set, value_train, value_val
 
 

@@ -21,7 +21,8 @@
 #      searches: 0.25; 0 records targets of noise-free searches), REPLAY (folders of played games, e.g. pro
 #      games from scripts/prepare_data.py, pooled with the self-play in every batch as
 #      one-hot targets: the mixed replay of docs/RESULTS.md; carry them), WINDOW (generations
-#      of games trained on), VALUE_WEIGHT, GATE_VISITS (the loop's defaults),
+#      of games trained on), VALUE_WEIGHT, VALUE_Q_WEIGHT (expert: the search's root value's
+#      share of the value target), GATE_VISITS (the loop's defaults),
 #      GAMES (games a generation: 1024 reinforce, 256 expert),
 #      TASK_GAMES (games a worker task: 64), TRAIN_STEPS (300 reinforce, 200 expert), BATCH
 #      (256), LR (3e-3 reinforce, the recipe measured in docs/RESULTS.md; expert: the loop's
@@ -77,6 +78,7 @@ ARGS=(--run-dir "$WORK/run" --board-size "$BOARD" --generations 1000
 [ -n "${NOISE:-}" ] && ARGS+=(--root-noise "$NOISE")
 [ -n "${WINDOW:-}" ] && ARGS+=(--window "$WINDOW")
 [ -n "${VALUE_WEIGHT:-}" ] && ARGS+=(--value-weight "$VALUE_WEIGHT")
+[ -n "${VALUE_Q_WEIGHT:-}" ] && ARGS+=(--value-q-weight "$VALUE_Q_WEIGHT")
 [ -n "${GATE_VISITS:-}" ] && ARGS+=(--gate-visits "$GATE_VISITS")
 if [ -n "${REPLAY:-}" ]; then
     read -r -a REPLAY_DIRS <<<"$REPLAY"

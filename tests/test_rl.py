@@ -205,6 +205,10 @@ def test_bad_loop_options_are_clear_errors(tmp_path):
     assert res.returncode == 2 and "--cheap-visits needs --visits > 0" in res.stderr
     res = run_loop(tmp_path / "n", "--visits", "8", "--root-noise", "1.5")
     assert res.returncode == 2 and "--root-noise must be within 0..1" in res.stderr
+    res = run_loop(tmp_path / "q", "--visits", "8", "--value-q-weight", "1.5")
+    assert res.returncode == 2 and "--value-q-weight must be within 0..1" in res.stderr
+    res = run_loop(tmp_path / "r", "--value-q-weight", "0.5")
+    assert res.returncode == 2 and "--value-q-weight needs search self-play" in res.stderr
 
 
 def test_ray_local_two_workers(tmp_path):
@@ -265,15 +269,18 @@ def test_expert_iteration_trains_a_dual_net(tmp_path):
 
     run = tmp_path / "rl"
     res = run_loop(run, "--generations", "1", "--visits", "8", "--cheap-visits", "2",
-                   "--full-fraction", "0.5", "--prune-targets")
+                   "--full-fraction", "0.5", "--prune-targets", "--value-q-weight", "0.5")
     assert res.returncode == 0, res.stderr[-2000:]
-    assert json.loads((run / "config.json").read_text())["prune_targets"] is True
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["prune_targets"] is True and stored["value_q_weight"] == 0.5
     # playout-cap randomisation: positions of full searches carry a visit distribution,
-    # those of cheap ones none (they train the value only)
-    pi = np.concatenate([np.load(p)["pi_moves"]
-                         for p in run.glob("games/gen_0001/task_*/*/*.npz")])
+    # those of cheap ones none (they train the value only); all carry the root value
+    shards = [np.load(p) for p in run.glob("games/gen_0001/task_*/*/*.npz")]
+    pi = np.concatenate([z["pi_moves"] for z in shards])
     has = (pi >= 0).any(1)
     assert 0 < has.sum() < len(has)
+    q = np.concatenate([z["q"] for z in shards]).astype(np.float32)
+    assert len(q) == len(pi) and np.isfinite(q).all() and (np.abs(q) <= 1).all()
     first, _ = checkpoint.load_model(run / "models" / "gen_0000.pt")
     trained, _ = checkpoint.load_model(run / "models" / "gen_0001.pt")
     assert first.cfg.heads == trained.cfg.heads == "both"

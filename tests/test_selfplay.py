@@ -636,3 +636,75 @@ def test_completed_q_target_on_a_hand_computed_search():
     assert sharp[0] > 0.99 and sharp[3] == 0.0
     # no search: the prior itself
     assert completed_q_target(prior, [], root_value=0.3) == pytest.approx(prior)
+
+
+def test_mixed_value_target_on_hand_computed_rows():
+    """(1 - w) z + w q where a row has a root value and a known outcome; the outcome
+    elsewhere; a mix of exactly 0 keeps the outcome's sign (0 marks an unknown result)."""
+    z = np.array([1, -1, 0, 1, -1], np.float32)
+    q = np.array([0.5, np.nan, 0.3, -1.0, -0.2], np.float16)
+    out = dataset.mix_value_target(z, q, 0.5)
+    assert np.allclose(out[[0, 1, 2, 4]], [0.75, -1.0, 0.0, -0.6], atol=1e-3)
+    assert 0 < out[3] < 1e-5
+    assert np.array_equal(dataset.mix_value_target(z, q, 0.0)[[0, 1, 2, 4]], z[[0, 1, 2, 4]])
+    assert np.allclose(dataset.mix_value_target(z, q, 1.0)[[0, 4]], [0.5, -0.2], atol=1e-3)
+
+
+def test_search_self_play_stores_root_values_and_mixes_them_into_the_value_target(
+        tmp_path, monkeypatch):
+    """Every searched move's root value (mover's view, full and cheap searches alike) goes
+    into the shards; pooled with records that have none, the value target mixes it in only
+    where it exists; training with the mix needs shards that hold root values."""
+    from alphago import checkpoint
+    from alphago.player import MCTSPlayer
+    from alphago.selfplay import SearchSelfPlayConfig, play_search_games
+
+    seen = []
+    genmove = MCTSPlayer.genmove
+
+    def spy(self, pos, *args, **kwargs):
+        res = genmove(self, pos, *args, **kwargs)
+        seen.append(2 * res.root_winrate - 1)
+        return res
+
+    monkeypatch.setattr(MCTSPlayer, "genmove", spy)
+    torch.manual_seed(1)
+    net = build_model(ModelConfig(board_size=7, filters=8, depth=1, heads="both"))
+    cfg = SelfPlayConfig(games=2, size=7, seed=5, max_moves=30)
+    scfg = SearchSelfPlayConfig(visits=12, cheap_visits=4, full_fraction=0.5,
+                                resign_threshold=-1.0)
+    games = play_search_games(TorchEvaluator(net, "cpu"), cfg, scfg)
+    assert [v for g in games for v in g.root_values] == pytest.approx(seen)
+    assert all(len(g.root_values) == len(g.moves) for g in games)
+    assert np.std(seen) > 0.01  # a net's values, not a constant
+    write_games(games, cfg, tmp_path / "sp", val_fraction=0.0)
+    write_games(play_games(UniformEvaluator(), cfg), cfg, tmp_path / "rec", val_fraction=0.0)
+    plain = dataset.PositionShards(tmp_path / "sp", "train", "basic", augment=False)
+    assert plain.has_q
+    assert np.allclose(plain.data["q"].astype(np.float32), np.float16(seen), atol=1e-3)
+    z = plain.batch(np.arange(len(plain)))[2]
+    assert set(np.unique(z)) <= {-1.0, 1.0}  # q_weight 0: the outcome alone
+    both = dataset.PositionShards([tmp_path / "rec", tmp_path / "sp"], "train", "basic",
+                                  augment=False, q_weight=0.25)
+    rec = dataset.PositionShards(tmp_path / "rec", "train", "basic", augment=False)
+    assert not rec.has_q and both.has_q
+    value = both.batch(np.arange(len(both)))[2]
+    n = len(rec)
+    assert np.array_equal(value[:n], rec.batch(np.arange(n))[2])
+    assert np.allclose(value[n:], 0.75 * z + 0.25 * np.float16(seen).astype(np.float32),
+                       atol=1e-3)
+    with pytest.raises(ValueError, match="q_weight"):
+        dataset.PositionShards(tmp_path / "sp", "train", "basic", q_weight=1.5)
+    with pytest.raises(ValueError, match="value_q_weight"):
+        TrainConfig(value_q_weight=-0.1)
+    # training with the mix: fine on the pool, a clear error on records alone
+    checkpoint.save(tmp_path / "init.pt", net)
+    tcfg = TrainConfig(batch_size=16, lr=0.01, total_steps=4, warmup_steps=0, eval_every=4,
+                       checkpoint_every=4, visit_targets=True, workers=0, eval_positions=50,
+                       value_q_weight=0.5)
+    res = train([str(tmp_path / "rec"), str(tmp_path / "sp")], str(tmp_path / "run"), net.cfg,
+                tcfg, "cpu", init_from=str(tmp_path / "init.pt"), progress=False)
+    assert res.step == 4
+    with pytest.raises(ValueError, match="root values"):
+        train(str(tmp_path / "rec"), str(tmp_path / "run2"), net.cfg, tcfg, "cpu",
+              init_from=str(tmp_path / "init.pt"), progress=False)

@@ -134,8 +134,8 @@ def _flag_type(default):
 # checkpoint interval).
 RECIPE_FIELDS = ("batch_size", "lr", "momentum", "weight_decay", "optimizer", "schedule",
                  "warmup_steps", "step_every", "ema_decay", "value_batch",
-                 "value_positions_per_game", "seed", "value_weight", "positions_per_game",
-                 "reinforce", "visit_targets", "kl_weight", "kl_anchor")
+                 "value_positions_per_game", "seed", "value_weight", "value_q_weight",
+                 "positions_per_game", "reinforce", "visit_targets", "kl_weight", "kl_anchor")
 
 
 def saved_train_config(src: Path | None) -> dict:

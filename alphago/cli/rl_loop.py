@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "learner near the net the run started from (0: off)")
     ap.add_argument("--value-weight", type=float,
                     help="weight of the value loss against the policy's in training (1)")
+    ap.add_argument("--value-q-weight", type=float,
+                    help="expert iteration: the value target is (1 - W) x the game's outcome + "
+                         "W x the search's root value before the move (0: the outcome alone)")
     ap.add_argument("--replay-shards", nargs="+", metavar="DIR",
                     help="expert iteration: shard folders of played games (prepare_data.py "
                          "from SGF records) pooled with the self-play window in training, "
@@ -144,7 +147,10 @@ def resolve(ap: argparse.ArgumentParser, args) -> LoopConfig:
               (cfg.workers >= 1, "--workers must be >= 1"),
               (cfg.window is None or cfg.window >= 1, "--window must be >= 1"),
               (cfg.kl_weight >= 0, "--kl-weight must be >= 0"),
-              (cfg.value_weight >= 0, "--value-weight must be >= 0")]
+              (cfg.value_weight >= 0, "--value-weight must be >= 0"),
+              (0.0 <= cfg.value_q_weight <= 1.0, "--value-q-weight must be within 0..1"),
+              (cfg.value_q_weight == 0 or cfg.visits > 0,
+               "--value-q-weight needs search self-play (--visits > 0)")]
     for ok, msg in checks + replay_shard_checks(cfg):
         if not ok:
             ap.error(msg)
