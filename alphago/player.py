@@ -53,6 +53,27 @@ def playout_mask(pos: Position) -> np.ndarray:
     return mask
 
 
+def within_root_bans(pos: Position, mask: np.ndarray, banned: np.ndarray | None
+                     ) -> np.ndarray:
+    """``mask`` less the moves the first row of ``banned`` (``mcts.ban_table``: analysis's
+    avoid/allow at the root) leaves out. Where that leaves none, the legal moves the ban
+    keeps (an allowed move the mask finds insensible, such as filling one's own eye, still
+    comes before a banned one); where the ban keeps no legal move it gives way, as in the
+    search, and ``mask`` stands."""
+    if banned is None or not len(banned):
+        return mask
+    kept = (banned[0] == 0).astype(mask.dtype)
+    for moves in (mask * kept, pos.legal_moves().astype(mask.dtype) * kept):
+        if moves.any():
+            return moves
+    return mask
+
+
+def pass_banned(pos: Position, banned: np.ndarray | None) -> bool:
+    """Whether the root's ban leaves passing out (so no shortcut may pass)."""
+    return banned is not None and len(banned) > 0 and bool(banned[0, pos.pass_move])
+
+
 class PolicyPlayer:
     """The policy network's most probable sensible move, no search (deterministic); with
     ``temperature`` > 0 a move sampled from the sensible priors ^ (1 / temperature), as
@@ -111,10 +132,12 @@ class PolicyPlayer:
         t0 = time.perf_counter()
         priors = self.move_priors([pos], cleanup)[0]
         if banned is not None and len(banned):
-            kept = priors * (1 - banned[0])
-            priors = kept if kept.sum() > 0 else priors
+            mask = within_root_bans(pos, (priors > 0).astype(np.uint8), banned)
+            kept = priors * mask
+            # only insensible moves allowed: their raw priors
+            priors = kept if kept.sum() > 0 else self._priors([pos])[0] * mask
         if (not self.playout_rules and pos.last_move == pos.pass_move
-                and wins_if_game_ends(pos)):
+                and not pass_banned(pos, banned) and wins_if_game_ends(pos)):
             move = pos.pass_move  # the opponent passed and we win as the board stands
         else:
             move = (sample_move(priors, self.temperature, self.rng) if priors.sum() > 0
@@ -224,14 +247,14 @@ class MCTSPlayer:
         mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
         if cleanup and not settled(pos):
             mask[pos.pass_move] = 0
+        mask = within_root_bans(pos, mask, banned)
         move = t.choose(temperature)
         if not mask[move]:
             order = [c.move for c in res.candidates if mask[c.move]]
             move = order[0] if order else (pos.pass_move if mask[pos.pass_move] else
                                            int(np.argmax(t.root_priors() * mask)))
-        pass_banned = banned is not None and len(banned) and banned[0, pos.pass_move]
         if (pos.last_move == pos.pass_move and res.root_winrate > 0.5 and not cleanup
-                and not self.playout_rules and not pass_banned):
+                and not self.playout_rules and not pass_banned(pos, banned)):
             if wins_if_game_ends(pos):
                 move = pos.pass_move  # the opponent passed and we win as the board stands
         res.move = move

@@ -168,6 +168,42 @@ def test_avoid_and_allow_steer_the_search_and_its_answer():
     assert player.genmove(pos, allow_resign=False).move in (d5, e5)  # unrestricted again
 
 
+EYE = """
+    . . . . .
+    . . . . .
+    . . . . .
+    X X . . .
+    . X . . ."""
+
+
+def test_an_allowed_move_comes_before_a_banned_one_even_when_insensible():
+    """allow A1 alone, black's own true eye: both players play it rather than a banned
+    sensible move; avoid pass stops the pass-when-winning shortcut; a ban that keeps no
+    legal move gives way."""
+    from alphago.player import PolicyPlayer, within_root_bans
+
+    pos = Position.from_ascii(EYE, to_move=BLACK, komi=0.5)
+    a1, c3 = coords.from_gtp("A1", 5), coords.from_gtp("C3", 5)
+    assert pos.legal_moves()[a1] and not pos.sensible_moves()[a1]
+    only = ban_table([MoveRestriction(True, BLACK, (a1,), 1)], BLACK, 5)
+    ev = FixedPolicy(favourite=c3, n=5)
+    cfg = SearchConfig(visits=64, batch_size=8, max_nodes=2000, seed=1)
+    assert MCTSPlayer(ev, cfg).genmove(pos, allow_resign=False).move != a1
+    assert MCTSPlayer(ev, cfg).genmove(pos, allow_resign=False, banned=only).move == a1
+    assert PolicyPlayer(ev).genmove(pos).move != a1
+    assert PolicyPlayer(ev).genmove(pos, banned=only).move == a1
+    # white passed and black wins as the board stands: the shortcut passes, unless avoided
+    pos.play(c3)
+    pos.play(pos.pass_move)
+    no_pass = ban_table([MoveRestriction(False, BLACK, (pos.pass_move,), 1)], BLACK, 5)
+    assert PolicyPlayer(ev).genmove(pos).move == pos.pass_move
+    assert PolicyPlayer(ev).genmove(pos, banned=no_pass).move != pos.pass_move
+    # nothing legal allowed (an occupied point): the ban gives way
+    taken = ban_table([MoveRestriction(True, BLACK, (c3,), 1)], BLACK, 5)
+    mask = pos.sensible_moves()
+    assert np.array_equal(within_root_bans(pos, mask, taken), mask)
+
+
 def test_rollouts_return_outcomes_for_the_mover():
     pos = Position(9)
     sts = np.stack([pos.st] * 16)
