@@ -244,27 +244,14 @@ class PositionShards:
         paths = [(i, p) for i, d in enumerate(dirs) for p in shard_files(d, split)]
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
-        parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS + (Q_FIELD,)}
-        folder = []
-        total = 0
-        for i, path in paths:
-            with np.load(path) as z:
-                for k in SHARD_FIELDS:
-                    if k in z.files:
-                        parts[k].append(z[k])
-                for k in TARGET_FIELDS + (Q_FIELD,):
-                    parts[k].append(z[k] if k in z.files else None)
-            folder.append(np.full(len(parts["move"][-1]), i, np.int64))
-            total += len(parts["move"][-1])
-            if max_positions and total >= max_positions:
-                break
+        parts, folder = _read_shards(paths, max_positions)
         # visit targets where any shard has them (a mixed replay: the others' played move)
         self.has_targets = _fill_targets(parts)
         self.has_q = _fill_q(parts)
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
                      if k in SHARD_FIELDS or (k in TARGET_FIELDS and self.has_targets)
                      or (k == Q_FIELD and self.has_q)}
-        folder = np.concatenate(folder)[:len(self)]  # ascending: folders are read in order
+        folder = folder[:len(self)]  # ascending: folders are read in order
         if plies or per_game > 0:
             keys = _game_keys(self.data["game"], folder)
         if plies:  # a game's positions are written one after another, in playing order
@@ -343,6 +330,27 @@ def one_hot_targets(move: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     real = move >= 0
     moves[real, 0], probs[real, 0] = move[real], 1.0
     return moves, probs
+
+
+def _read_shards(paths: list[tuple[int, Path]], max_positions: int | None
+                 ) -> tuple[dict[str, list], np.ndarray]:
+    """The files' arrays field by field, in order, until ``max_positions`` are read (None
+    where a file lacks an optional field), and each position's folder index."""
+    parts = {k: [] for k in SHARD_FIELDS + TARGET_FIELDS + (Q_FIELD,)}
+    folder = []
+    total = 0
+    for i, path in paths:
+        with np.load(path) as z:
+            for k in SHARD_FIELDS:
+                if k in z.files:
+                    parts[k].append(z[k])
+            for k in TARGET_FIELDS + (Q_FIELD,):
+                parts[k].append(z[k] if k in z.files else None)
+        folder.append(np.full(len(parts["move"][-1]), i, np.int64))
+        total += len(parts["move"][-1])
+        if max_positions and total >= max_positions:
+            break
+    return parts, np.concatenate(folder)
 
 
 def _fill_targets(parts: dict[str, list]) -> bool:
