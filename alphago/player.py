@@ -53,6 +53,17 @@ def playout_mask(pos: Position) -> np.ndarray:
     return mask
 
 
+def move_options(pos: Position, playout_rules: bool, cleanup: bool = False) -> np.ndarray:
+    """The moves a player may play: the playout rules' mask, or the sensible moves (pass
+    left out in cleanup while dead stones remain)."""
+    if playout_rules:
+        return playout_mask(pos)
+    mask = pos.sensible_moves()
+    if cleanup and not settled(pos):
+        mask[pos.pass_move] = 0
+    return mask
+
+
 def within_root_bans(pos: Position, mask: np.ndarray, banned: np.ndarray | None
                      ) -> np.ndarray:
     """``mask`` less the moves the first row of ``banned`` (``mcts.ban_table``: analysis's
@@ -120,9 +131,7 @@ class PolicyPlayer:
             return self._priors(positions, [playout_mask(p) for p in positions])
         priors = self._priors(positions)
         for pr, pos in zip(priors, positions):
-            pr *= pos.sensible_moves()
-            if cleanup and not settled(pos):
-                pr[pos.pass_move] = 0
+            pr *= move_options(pos, False, cleanup)
         return priors
 
     def genmove(self, pos: Position, seconds: float | None = None, cleanup: bool = False,
@@ -132,9 +141,9 @@ class PolicyPlayer:
         t0 = time.perf_counter()
         priors = self.move_priors([pos], cleanup)[0]
         if banned is not None and len(banned):
-            mask = within_root_bans(pos, (priors > 0).astype(np.uint8), banned)
+            mask = within_root_bans(pos, move_options(pos, self.playout_rules, cleanup), banned)
             kept = priors * mask
-            # only insensible moves allowed: their raw priors
+            # only insensible moves or a pass left: their raw priors
             priors = kept if kept.sum() > 0 else self._priors([pos])[0] * mask
         if (not self.playout_rules and pos.last_move == pos.pass_move
                 and not pass_banned(pos, banned) and wins_if_game_ends(pos)):
@@ -244,10 +253,7 @@ class MCTSPlayer:
                 visits = SearchConfig.visits
             t = self.search(pos, visits, secs, noise=noise, banned=banned, stop=interrupt)
         res = self.result(t, t0)
-        mask = playout_mask(pos) if self.playout_rules else pos.sensible_moves()
-        if cleanup and not settled(pos):
-            mask[pos.pass_move] = 0
-        mask = within_root_bans(pos, mask, banned)
+        mask = within_root_bans(pos, move_options(pos, self.playout_rules, cleanup), banned)
         move = t.choose(temperature)
         if not mask[move]:
             order = [c.move for c in res.candidates if mask[c.move]]
