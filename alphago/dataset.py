@@ -17,7 +17,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -245,12 +245,14 @@ class PositionShards:
         if not paths:
             raise FileNotFoundError(f"no {split} shards under {', '.join(map(str, dirs))}")
         parts, folder = _read_shards(paths, max_positions)
-        # visit targets where any shard has them (a mixed replay: the others' played move)
-        self.has_targets = _fill_targets(parts)
-        self.has_q = _fill_q(parts)
+        # visit targets where any shard has them (a mixed replay: the others' played move
+        # as theirs); root values likewise (the others: NaN, none)
+        self.has_targets = _fill_missing(parts, TARGET_FIELDS,
+                                         lambda j: one_hot_targets(parts["move"][j]))
+        self.has_q = _fill_missing(parts, (Q_FIELD,), lambda j: (
+            np.full(len(parts["move"][j]), np.nan, np.float16),))
         self.data = {k: np.concatenate(v)[:max_positions] for k, v in parts.items()
-                     if k in SHARD_FIELDS or (k in TARGET_FIELDS and self.has_targets)
-                     or (k == Q_FIELD and self.has_q)}
+                     if all(a is not None for a in v)}  # optional fields no file holds: out
         folder = folder[:len(self)]  # ascending: folders are read in order
         if plies or per_game > 0:
             keys = _game_keys(self.data["game"], folder)
@@ -353,27 +355,17 @@ def _read_shards(paths: list[tuple[int, Path]], max_positions: int | None
     return parts, np.concatenate(folder)
 
 
-def _fill_targets(parts: dict[str, list]) -> bool:
-    """Whether any shard file holds visit targets; if so, the files without them (games
-    from SGF records) get the played move as theirs, so that both kinds pool in one
-    replay. Files without targets are left as they are when none has them."""
-    has = [all(parts[k][j] is not None for k in TARGET_FIELDS)
-           for j in range(len(parts["move"]))]
+def _fill_missing(parts: dict[str, list], fields: tuple[str, ...],
+                  fill: Callable[[int], tuple[np.ndarray, ...]]) -> bool:
+    """Whether any shard file holds ``fields``; if so, each file without them (file j)
+    gets ``fill(j)``, one array a field, so that all files pool in one array. Files are
+    left as they are when none holds them."""
+    has = [all(parts[k][j] is not None for k in fields) for j in range(len(parts["move"]))]
     if any(has):
         for j, ok in enumerate(has):
             if not ok:
-                parts["pi_moves"][j], parts["pi_probs"][j] = one_hot_targets(parts["move"][j])
-    return any(has)
-
-
-def _fill_q(parts: dict[str, list]) -> bool:
-    """Whether any shard file holds root values; if so, the files without them get NaN
-    (no root value) so that all pool in one array."""
-    has = [q is not None for q in parts[Q_FIELD]]
-    if any(has):
-        for j, ok in enumerate(has):
-            if not ok:
-                parts[Q_FIELD][j] = np.full(len(parts["move"][j]), np.nan, np.float16)
+                for k, arr in zip(fields, fill(j)):
+                    parts[k][j] = arr
     return any(has)
 
 
