@@ -95,3 +95,126 @@ def playout_speed(weights: np.ndarray, count: int = 300, seed: int = 1) -> dict:
     dt = time.perf_counter() - t0
     return {"rollout_playouts_per_s": count / dt, "rollout_moves_per_s": moves / dt,
             "us_per_move": 1e6 * dt / moves}
+
+
+def _balance_set(folders: list[str], per_game: int, seed: int, model) -> dict:
+    """Positions with a known result from both splits of ``folders`` (``per_game`` a game,
+    0 for all) with the value network's estimate of each (the mover's view)."""
+    import torch
+
+    from alphago.train_eval import value_estimates
+
+    parts = []
+    for split in ("train", "val"):
+        try:
+            d = dataset.PositionShards(folders, split, model.cfg.feature_set, augment=False,
+                                       per_game=per_game, seed=seed)
+        except FileNotFoundError:
+            continue
+        known = np.flatnonzero(d.data["outcome"] != 0)
+        values = value_estimates(model, d, torch.device("cpu"))
+        colors, to_move, ko, last, _ = _arrays(d, known)
+        parts.append((colors, to_move, ko, last, d.data["outcome"][known].astype(np.float64),
+                      values[known], d.size))
+    if not parts:
+        raise FileNotFoundError(f"no shards with known results under {', '.join(folders)}")
+    sizes = {p[-1] for p in parts}
+    arrays = [np.concatenate([p[k] for p in parts]) for k in range(6)]
+    return dict(zip(("colors", "to_move", "ko", "last", "result", "value"), arrays),
+                size=sizes.pop())
+
+
+def _under_symmetries(data: dict, syms: np.ndarray) -> dict:
+    """``data``'s positions, each turned by its symmetry ``syms[i]`` (stones, ko point
+    and last moves; results and values unchanged): the rollout's features are not
+    symmetric (an offset from the last move, a pattern), so balancing on few games sees
+    each position in a random orientation rather than learn their one."""
+    from alphago import symmetry
+
+    n = data["size"]
+    nn = n * n
+    table = symmetry.point_map(n).astype(np.int64)[syms]  # [B, nn + 1]
+    colors = np.empty_like(data["colors"])
+    np.put_along_axis(colors, table[:, :nn], data["colors"], axis=1)
+
+    def moved(points):
+        points = np.asarray(points, np.int64)
+        on_board = (points >= 0) & (points < nn)
+        where = np.where(on_board, points, 0)
+        if points.ndim == 1:
+            return np.where(on_board, table[np.arange(len(points)), where], points)
+        return np.where(on_board, np.take_along_axis(table, where, axis=1), points)
+
+    return {**data, "colors": colors, "ko": moved(data["ko"]), "last": moved(data["last"])}
+
+
+def balance_errors(weights: np.ndarray, data: dict, lam: float, rollouts: int,
+                   komi: float, seed: int, moves_per_point: int = 3) -> dict:
+    """Mean squared errors against the games' results over ``data``'s positions: of the
+    search's leaf value (1 - lam) v + lam r, r the rollouts' expected result (estimated
+    without bias from ``rollouts`` of them), of r alone, and of the value network alone."""
+    from alphago.board import geometry, zobrist_keys
+    from alphago.kernels import balance as kb
+
+    if rollouts < 2:
+        raise ValueError("the errors need at least 2 rollouts a position")
+    n = data["size"]
+    nbr, diag = geometry(n)
+    order = np.arange(len(data["result"]))
+    mix, roll, value, count = kb.balance_epoch(
+        data["colors"], data["to_move"], data["ko"], data["last"], data["result"],
+        data["value"], order, nbr, diag, zobrist_keys(n), weights.copy(), weights, 0.0, 0.0,
+        lam, rollouts, moves_per_point * n * n, komi, seed, False)
+    c = max(1, count)
+    return {"positions": int(count), "leaf_mse": mix / c, "rollout_mse": roll / c,
+            "value_mse": value / c}
+
+
+def balance(start: np.ndarray, model_path: str, train_folders: list[str],
+            val_folders: list[str], epochs: int = 3, lr: float = 0.01, l2: float = 0.0,
+            lam: float = 0.5, rollouts: int = 8, per_game: int = 0, komi: float = 7.5,
+            seed: int = 0, log=print) -> tuple[np.ndarray, dict]:
+    """Simulation balancing (``kernels.balance``) of the rollout weights ``start`` on the
+    positions of self-play games (``train_folders``) whose value the network of
+    ``model_path`` estimates; the weights kept are the epoch with the lowest leaf-value
+    error on the held-out games of ``val_folders``."""
+    from alphago import checkpoint
+    from alphago.board import geometry, zobrist_keys
+    from alphago.kernels import balance as kb
+
+    try:
+        model, _ = checkpoint.load_model(model_path)
+    except checkpoint.CheckpointError as exc:
+        raise ValueError(str(exc)) from exc
+    if model.cfg.heads == "policy":
+        raise ValueError(f"{model_path} has no value head")
+    tr = _balance_set(train_folders, per_game, seed, model)
+    va = _balance_set(val_folders, per_game, seed + 1, model)
+    n = tr["size"]
+    if va["size"] != n:
+        raise ValueError(f"training games are {n}x{n}, held-out games {va['size']}x{va['size']}")
+    nbr, diag = geometry(n)
+    anchor = start.astype(np.float32).copy()
+    w = anchor.copy()
+    rng = np.random.default_rng(seed)
+    history = [balance_errors(w, va, lam, rollouts, komi, seed + 7)]
+    log(f"epoch 0: held-out {json.dumps(history[0])}")
+    best, best_w = history[0]["leaf_mse"], w.copy()
+    for epoch in range(epochs):
+        t0 = time.time()
+        order = rng.permutation(len(tr["result"]))
+        turned = _under_symmetries(tr, rng.integers(0, 8, len(tr["result"])))
+        mix, roll, value, count = kb.balance_epoch(
+            turned["colors"], turned["to_move"], turned["ko"], turned["last"],
+            turned["result"], turned["value"], order, nbr, diag, zobrist_keys(n), w, anchor,
+            lr, l2, lam, rollouts, 3 * n * n, komi, seed + 100 + epoch, True)
+        val = balance_errors(w, va, lam, rollouts, komi, seed + 7)
+        history.append(val)
+        log(f"epoch {epoch + 1}: train leaf mse {mix / max(1, count):.4f} on {count} "
+            f"positions, held-out {json.dumps(val)} ({time.time() - t0:.0f} s)")
+        if val["leaf_mse"] < best:
+            best, best_w = val["leaf_mse"], w.copy()
+    info = {"balanced_from_model": str(model_path), "train_positions": int(len(tr["result"])),
+            "val_positions": int(len(va["result"])), "epochs": epochs, "lr": lr, "l2": l2,
+            "lambda": lam, "rollouts": rollouts, "held_out": history}
+    return best_w, info

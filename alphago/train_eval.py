@@ -68,6 +68,16 @@ def evaluate(model, shards: PositionShards, device: torch.device, max_positions:
     return out
 
 
+def value_estimates(model, shards: PositionShards, device: torch.device,
+                    batch_size: int = 256) -> np.ndarray:
+    """The value head's estimate (the mover's view) of each position of ``shards``, no
+    symmetry."""
+    out = np.empty(len(shards))
+    for idx, _, value, _, _ in _outputs(model, shards, device, len(shards), batch_size):
+        out[idx] = value.float().cpu().numpy()
+    return out
+
+
 def value_errors(model, shards: PositionShards, device: torch.device,
                  batch_size: int = 256) -> np.ndarray:
     """The value head's squared error on each position of ``shards``, no symmetry; NaN
