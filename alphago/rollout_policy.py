@@ -173,11 +173,12 @@ def balance_errors(weights: np.ndarray, data: dict, lam: float, rollouts: int,
 def balance(start: np.ndarray, model_path: str, train_folders: list[str],
             val_folders: list[str], epochs: int = 3, lr: float = 0.01, l2: float = 0.0,
             lam: float = 0.5, rollouts: int = 8, per_game: int = 0, komi: float = 7.5,
-            seed: int = 0, log=print) -> tuple[np.ndarray, dict]:
+            seed: int = 0, symmetries: bool = True, log=print) -> tuple[np.ndarray, dict]:
     """Simulation balancing (``kernels.balance``) of the rollout weights ``start`` on the
     positions of self-play games (``train_folders``) whose value the network of
     ``model_path`` estimates; the weights kept are the epoch with the lowest leaf-value
-    error on the held-out games of ``val_folders``."""
+    error on the held-out games of ``val_folders``. With ``symmetries`` each epoch sees
+    every training position under a random one of the 8 board symmetries."""
     from alphago import checkpoint
     from alphago.board import geometry, zobrist_keys
     from alphago.kernels import balance as kb
@@ -203,7 +204,8 @@ def balance(start: np.ndarray, model_path: str, train_folders: list[str],
     for epoch in range(epochs):
         t0 = time.time()
         order = rng.permutation(len(tr["result"]))
-        turned = _under_symmetries(tr, rng.integers(0, 8, len(tr["result"])))
+        turned = _under_symmetries(tr, rng.integers(0, 8, len(tr["result"]))) \
+            if symmetries else tr
         mix, roll, value, count = kb.balance_epoch(
             turned["colors"], turned["to_move"], turned["ko"], turned["last"],
             turned["result"], turned["value"], order, nbr, diag, zobrist_keys(n), w, anchor,
@@ -216,5 +218,6 @@ def balance(start: np.ndarray, model_path: str, train_folders: list[str],
             best, best_w = val["leaf_mse"], w.copy()
     info = {"balanced_from_model": str(model_path), "train_positions": int(len(tr["result"])),
             "val_positions": int(len(va["result"])), "epochs": epochs, "lr": lr, "l2": l2,
-            "lambda": lam, "rollouts": rollouts, "held_out": history}
+            "lambda": lam, "rollouts": rollouts, "symmetries": symmetries,
+            "held_out": history}
     return best_w, info

@@ -146,7 +146,7 @@ def test_the_command_balances_and_refuses_bad_input(tmp_path, capsys):
     weights, saved = rollout_policy.load_weights(out)
     assert weights.shape == (kr.N_WEIGHTS,) and saved["start"] == str(start)
     assert len(info["held_out"]) == 3 and info["held_out"][0]["positions"] > 20
-    assert info["lambda"] == 0.5 and info["rollouts"] == 4
+    assert info["lambda"] == 0.5 and info["rollouts"] == 4 and info["symmetries"] is True
     # the weights kept are the epoch with the lowest held-out leaf error
     best = min(range(3), key=lambda e: info["held_out"][e]["leaf_mse"])
     assert (best == 0) == np.array_equal(weights, kr.default_weights())

@@ -43,6 +43,9 @@ def _args(argv):
                      help="the search's mixing weight of the rollout (default 0.5)")
     bal.add_argument("--per-game", type=int, default=0, help="positions a game (0: all)")
     bal.add_argument("--komi", type=float, default=7.5)
+    bal.add_argument("--no-symmetries", dest="symmetries", action="store_false",
+                     help="train on the positions as stored (default: each epoch turns "
+                          "each position by a random board symmetry)")
     args = ap.parse_args(argv)
     if args.balance:
         for name in ("start", "value_model", "games", "val_games"):
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
                 lr=0.003 if args.lr is None else args.lr,
                 l2=0.0 if args.l2 is None else args.l2, lam=args.lam,
                 rollouts=args.rollouts, per_game=args.per_game, komi=args.komi,
-                seed=args.seed, log=log)
+                seed=args.seed, symmetries=args.symmetries, log=log)
             info["start"] = args.start
         else:
             w, info = rollout_policy.train(
