@@ -17,8 +17,8 @@ from numba import njit
 
 from alphago.kernels.board import M_PASSES, M_TOMOVE, NF, NM, commit, outcome
 from alphago.kernels.rollout import (MAX_CANDS, OFF_FLAGS, OFF_REL1, OFF_REL2, OFF_TENUKI,
-                                     _load, _policy_loop, _tenuki, candidates, scratch,
-                                     score)
+                                     _load, _policy_loop, _tenuki, candidates, draw,
+                                     scratch)
 
 ENTRIES_PER_CAND = 7  # pattern, two offsets, four flags
 
@@ -46,7 +46,7 @@ def _push_features(idx, val, used, pat, r1, r2, flag_bits, v):
 
 @njit(cache=True)
 def logged_move(st, meta, nbr, diag, weights, bufs, idx, val, used):
-    """Draw a move as ``rollout.policy_move`` does and append grad log pi of the draw
+    """Draw a move as ``rollout.policy_move`` does (``rollout.draw``) and append grad log pi of the draw
     (its features minus the policy's expected features) to the sparse entries
     ``idx``/``val`` from ``used`` on. Returns (move, entries used)."""
     cands, rel1, rel2, pats, bits, scores = bufs
@@ -54,19 +54,7 @@ def logged_move(st, meta, nbr, diag, weights, bufs, idx, val, used):
     count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
     if count == 0:  # the tenuki is certain: nothing to learn from this move
         return _tenuki(st, meta, nbr, diag, me), used
-    base = weights[OFF_TENUKI]
-    total = 1.0
-    for i in range(count):
-        scores[i] = np.exp(min(score(weights, pats[i], rel1[i], rel2[i], bits[i]) - base,
-                               80.0))
-        total += scores[i]
-    x = np.random.random() * total
-    chosen = count  # the tenuki
-    for i in range(count):
-        x -= scores[i]
-        if x < 0:
-            chosen = i
-            break
+    chosen, total = draw(weights, count, rel1, rel2, pats, bits, scores)
     for i in range(count):
         g = (1.0 if i == chosen else 0.0) - scores[i] / total
         used = _push_features(idx, val, used, pats[i], rel1[i], rel2[i], bits[i], g)

@@ -183,10 +183,10 @@ def scratch():
 
 
 @njit(cache=True, inline="always")
-def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, scores):
-    """Draw a move from the rollout policy (pass when nothing sensible is left)."""
-    me = meta[M_TOMOVE]
-    count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
+def draw(weights, count, rel1, rel2, pats, bits, scores):
+    """Draw among ``count`` scored candidates and the tenuki: (the index drawn, ``count``
+    for the tenuki; the softmax's normaliser), ``scores`` left holding each candidate's
+    exp(logit - tenuki's logit)."""
     base = weights[OFF_TENUKI]  # logits relative to the tenuki's: exp(tenuki) = 1
     total = 1.0
     for i in range(count):  # (capped far beyond trained weights, so a sum cannot overflow)
@@ -197,7 +197,18 @@ def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, sco
     for i in range(count):
         x -= scores[i]
         if x < 0:
-            return cands[i]
+            return i, total
+    return count, total
+
+
+@njit(cache=True, inline="always")
+def policy_move(st, meta, nbr, diag, weights, cands, rel1, rel2, pats, bits, scores):
+    """Draw a move from the rollout policy (pass when nothing sensible is left)."""
+    me = meta[M_TOMOVE]
+    count = candidates(st, meta, nbr, diag, me, cands, rel1, rel2, pats, bits)
+    chosen, _ = draw(weights, count, rel1, rel2, pats, bits, scores)
+    if chosen < count:
+        return cands[chosen]
     return _tenuki(st, meta, nbr, diag, me)
 
 
