@@ -313,6 +313,19 @@ class PositionShards:
         return dense
 
 
+def existing_splits(shard_dirs: Sequence[str | os.PathLike], splits: Sequence[str],
+                    feature_set: str, **kwargs) -> list["PositionShards"]:
+    """One ``PositionShards`` (``kwargs`` passed on) for each of ``splits`` that the
+    folders hold, in that order; a split none of them holds is left out."""
+    out = []
+    for split in splits:
+        try:
+            out.append(PositionShards(shard_dirs, split, feature_set, augment=False, **kwargs))
+        except FileNotFoundError:
+            continue
+    return out
+
+
 def shard_files(folder: str | os.PathLike, split: str) -> list[Path]:
     """A shard folder's shard files of one split (``train`` or ``val``), in order."""
     return sorted(Path(folder, split).glob("shard_*.npz"))

@@ -105,12 +105,8 @@ def _balance_set(folders: list[str], per_game: int, seed: int, model) -> dict:
     from alphago.train_eval import value_estimates
 
     parts = []
-    for split in ("train", "val"):
-        try:
-            d = dataset.PositionShards(folders, split, model.cfg.feature_set, augment=False,
-                                       per_game=per_game, seed=seed)
-        except FileNotFoundError:
-            continue
+    for d in dataset.existing_splits(folders, ("train", "val"), model.cfg.feature_set,
+                                     per_game=per_game, seed=seed):
         known = np.flatnonzero(d.data["outcome"] != 0)
         values = value_estimates(model, d, torch.device("cpu"))
         colors, to_move, ko, last, _ = _arrays(d, known)
@@ -163,7 +159,7 @@ def balance_errors(weights: np.ndarray, data: dict, lam: float, rollouts: int,
     order = np.arange(len(data["result"]))
     mix, roll, value, count = kb.balance_epoch(
         data["colors"], data["to_move"], data["ko"], data["last"], data["result"],
-        data["value"], order, nbr, diag, zobrist_keys(n), weights.copy(), weights, 0.0, 0.0,
+        data["value"], order, nbr, diag, zobrist_keys(n), weights, weights, 0.0, 0.0,
         lam, rollouts, moves_per_point * n * n, komi, seed, False)
     c = max(1, count)
     return {"positions": int(count), "leaf_mse": mix / c, "rollout_mse": roll / c,
@@ -171,7 +167,7 @@ def balance_errors(weights: np.ndarray, data: dict, lam: float, rollouts: int,
 
 
 def balance(start: np.ndarray, model_path: str, train_folders: list[str],
-            val_folders: list[str], epochs: int = 3, lr: float = 0.01, l2: float = 0.0,
+            val_folders: list[str], epochs: int = 3, lr: float = 0.003, l2: float = 0.0,
             lam: float = 0.5, rollouts: int = 8, per_game: int = 0, komi: float = 7.5,
             seed: int = 0, symmetries: bool = True, log=print) -> tuple[np.ndarray, dict]:
     """Simulation balancing (``kernels.balance``) of the rollout weights ``start`` on the
