@@ -38,9 +38,12 @@ DATA_DIR = _data_dir()
 DUAL = DATA_DIR / "dual.pt"  # one trunk, policy and value heads (the campaign's net)
 POLICY_SL = DATA_DIR / "policy_sl.pt"  # supervised policy network
 VALUE_SP = DATA_DIR / "value_sp.pt"  # value network of POLICY_SL's self-play
-ROLLOUT = DATA_DIR / "rollout.npz"  # fast rollout policy
+ROLLOUT = DATA_DIR / "rollout.npz"  # fast rollout policy, supervised on pro moves
+ROLLOUT_BALANCED = DATA_DIR / "rollout_balanced.npz"  # ROLLOUT balanced against DUAL's value
 # separate value nets that go with a shipped policy net by default
 PAIRS = {POLICY_SL: VALUE_SP}
+# rollout weights balanced for a shipped net's value estimates; every other net gets ROLLOUT
+ROLLOUT_PAIRS = {DUAL: ROLLOUT_BALANCED}
 
 
 def default_model() -> Path:
@@ -53,3 +56,14 @@ def default_value_model(model: str | Path) -> str | None:
     none for a net with a value head or any other net."""
     partner = PAIRS.get(Path(model).resolve())
     return str(partner) if partner is not None and partner.is_file() else None
+
+
+def default_rollout(model: str | Path | None) -> str:
+    """The rollout weights that go with ``model`` by default: those balanced against its value
+    head where shipped, else the supervised ones, else ``"default"`` (the hand-written
+    policy) when neither file is there."""
+    balanced = ROLLOUT_PAIRS.get(Path(model).resolve()) if model is not None else None
+    for path in (balanced, ROLLOUT):
+        if path is not None and path.is_file():
+            return str(path)
+    return "default"

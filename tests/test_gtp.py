@@ -290,6 +290,28 @@ def test_the_shipped_value_net_goes_with_the_shipped_policy_only():
     assert value("--policy-only") is None and value("--uniform") is None
 
 
+def test_the_balanced_rollouts_go_with_the_net_they_were_balanced_for(tmp_path):
+    from alphago import shipped
+    from alphago.cli import gtp as mod
+
+    ap = mod.build_parser()
+
+    def rollouts(*argv):
+        return mod.resolve_options(ap, list(argv))["rollout_policy"]
+
+    assert shipped.ROLLOUT_BALANCED.is_file() and shipped.ROLLOUT.is_file()
+    assert rollouts("--model", str(shipped.DUAL)) == str(shipped.ROLLOUT_BALANCED)
+    # a net the weights were not balanced for gets the supervised ones, even a copy
+    copy = tmp_path / "dual_copy.pt"
+    copy.write_bytes(shipped.DUAL.read_bytes())
+    assert rollouts("--model", str(copy)) == str(shipped.ROLLOUT)
+    assert rollouts("--model", str(shipped.POLICY_SL)) == str(shipped.ROLLOUT)
+    assert rollouts("--uniform") == str(shipped.ROLLOUT)
+    # an explicit choice wins
+    assert rollouts("--rollout-policy", str(shipped.ROLLOUT)) == str(shipped.ROLLOUT)
+    assert rollouts("--rollout-policy", "uniform") == "uniform"
+
+
 def test_server_session_over_pipes():
     cmds = "protocol_version\nboardsize 9\nplay b e5\ngenmove w\n10 lz-analyze 5\nname\nquit\n"
     out = _server("--uniform", "--visits", "8", stdin=cmds)

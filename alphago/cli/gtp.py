@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--komi", type=float, default=None, help="initial komi (7.5)")
     ap.add_argument("--size", type=int, default=None, help="initial board size (19)")
     ap.add_argument("--rollout-policy", default=None,
-                    help="rollout weights .npz (default data/rollout.npz), 'default' for the "
-                         "hand-written policy, 'uniform' for random playouts")
+                    help="rollout weights .npz (default: data/rollout_balanced.npz with the "
+                         "shipped dual net, data/rollout.npz with any other), 'default' for "
+                         "the hand-written policy, 'uniform' for random playouts")
     ap.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default)")
     _add_search_flags(ap)
     return ap
@@ -156,9 +157,7 @@ def _check(ap, o) -> None:
     if o["policy_symmetries"] not in (1, 8):
         ap.error(f"--policy-symmetries must be 1 or 8, not {o['policy_symmetries']!r}")
     rp = o["rollout_policy"]
-    if rp is None:
-        o["rollout_policy"] = str(shipped.ROLLOUT) if shipped.ROLLOUT.is_file() else "default"
-    elif rp not in ("default", "uniform") and not Path(rp).is_file():
+    if rp is not None and rp not in ("default", "uniform") and not Path(rp).is_file():
         ap.error(f"rollout policy file not found: {rp}")
     if not o["uniform"]:
         model = Path(o["model"]) if o["model"] else shipped.default_model()
@@ -168,6 +167,8 @@ def _check(ap, o) -> None:
         if not zipfile.is_zipfile(model):
             ap.error(f"model file {model} is corrupt or not a torch checkpoint")
         o["model"] = str(model)
+    if rp is None:
+        o["rollout_policy"] = shipped.default_rollout(o["model"])
     _check_value_model(ap, o)
 
 

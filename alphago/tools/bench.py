@@ -418,8 +418,8 @@ def _matmul_peak_gflops(threads: int) -> float:
 def _rollout_weights():
     from alphago.rollout_policy import load_weights
 
-    path = shipped.ROLLOUT
-    return load_weights(path if path.exists() else None)[0]
+    path = shipped.default_rollout(shipped.default_model())
+    return load_weights(None if path == "default" else path)[0]
 
 
 def bench_rollout(repeats: int, **_) -> dict:
