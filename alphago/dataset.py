@@ -314,13 +314,13 @@ class PositionShards:
 
 
 def existing_splits(shard_dirs: Sequence[str | os.PathLike], splits: Sequence[str],
-                    feature_set: str, **kwargs) -> list["PositionShards"]:
-    """One ``PositionShards`` (``kwargs`` passed on) for each of ``splits`` that the
+                    feature_set: str, **kwargs) -> dict[str, "PositionShards"]:
+    """A ``PositionShards`` (``kwargs`` passed on) by name for each of ``splits`` that the
     folders hold, in that order; a split none of them holds is left out."""
-    out = []
+    out = {}
     for split in splits:
         try:
-            out.append(PositionShards(shard_dirs, split, feature_set, augment=False, **kwargs))
+            out[split] = PositionShards(shard_dirs, split, feature_set, augment=False, **kwargs)
         except FileNotFoundError:
             continue
     return out

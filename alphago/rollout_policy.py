@@ -37,6 +37,14 @@ def load_weights(path: str | Path | None) -> tuple[np.ndarray, dict]:
     return w, info
 
 
+def weights_for(choice: str) -> np.ndarray | None:
+    """The weights a ``--rollout-policy`` choice names: a file's, the hand-written ones for
+    ``"default"``, None (uniform random playouts) for ``"uniform"``."""
+    if choice == "uniform":
+        return None
+    return load_weights(None if choice == "default" else choice)[0]
+
+
 def _arrays(shards: dataset.PositionShards, idx: np.ndarray):
     d = shards.data
     colors = dataset.unpack_colors(d["stones"][idx], shards.size ** 2)
@@ -106,7 +114,7 @@ def _balance_set(folders: list[str], per_game: int, seed: int, model) -> dict:
 
     parts = []
     for d in dataset.existing_splits(folders, ("train", "val"), model.cfg.feature_set,
-                                     per_game=per_game, seed=seed):
+                                     per_game=per_game, seed=seed).values():
         known = np.flatnonzero(d.data["outcome"] != 0)
         values = value_estimates(model, d, torch.device("cpu"))
         colors, to_move, ko, last, _ = _arrays(d, known)

@@ -42,8 +42,8 @@ def _splits(shards: list[str], feature_set: str, per_game: int, seed: int,
     feature set: it changes only the planes); with ``plies``, each with its move number."""
     from alphago import dataset
 
-    return dataset.existing_splits(shards, SPLITS[which], feature_set, per_game=per_game,
-                                   seed=seed, plies=plies)
+    return list(dataset.existing_splits(shards, SPLITS[which], feature_set,
+                                        per_game=per_game, seed=seed, plies=plies).values())
 
 
 def _game_keys(splits: list) -> np.ndarray:

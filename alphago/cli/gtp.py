@@ -194,7 +194,7 @@ def build_player(o: dict):
 
     from alphago.evaluator import UniformEvaluator, make_evaluator, search_evaluator
     from alphago.player import MCTSPlayer, PolicyPlayer
-    from alphago.rollout_policy import load_weights
+    from alphago.rollout_policy import weights_for
 
     cfg = o["search"]
     # --threads: with search, that many search threads, each evaluating its own batch on
@@ -211,8 +211,7 @@ def build_player(o: dict):
     if o["policy_only"]:
         return PolicyPlayer(ev, o["policy_temperature"], cfg.seed, bool(o["playout_rules"]),
                             o["policy_symmetries"])
-    rp = o["rollout_policy"]
-    weights = None if rp == "uniform" else load_weights(None if rp == "default" else rp)[0]
+    weights = weights_for(o["rollout_policy"])
     return MCTSPlayer(ev, cfg, rollout_weights=weights, playout_rules=bool(o["playout_rules"]))
 
 

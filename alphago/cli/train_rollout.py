@@ -72,22 +72,19 @@ def main(argv=None) -> int:
     def log(m):
         print(m, file=sys.stderr, flush=True)
 
+    # the mode's own defaults (rollout_policy.balance or .train) unless given
+    given = {k: getattr(args, k) for k in ("epochs", "lr", "l2") if getattr(args, k) is not None}
     try:
         if args.balance:
             start, _ = rollout_policy.load_weights(args.start)
             w, info = rollout_policy.balance(
-                start, args.value_model, args.games, args.val_games,
-                epochs=3 if args.epochs is None else args.epochs,
-                lr=0.003 if args.lr is None else args.lr,
-                l2=0.0 if args.l2 is None else args.l2, lam=args.lam,
+                start, args.value_model, args.games, args.val_games, lam=args.lam,
                 rollouts=args.rollouts, per_game=args.per_game, komi=args.komi,
-                seed=args.seed, symmetries=args.symmetries, log=log)
+                seed=args.seed, symmetries=args.symmetries, log=log, **given)
             info["start"] = args.start
         else:
-            w, info = rollout_policy.train(
-                args.shards, args.positions, 2 if args.epochs is None else args.epochs,
-                0.05 if args.lr is None else args.lr, 1e-4 if args.l2 is None else args.l2,
-                args.seed, log=log)
+            w, info = rollout_policy.train(args.shards, args.positions, seed=args.seed, log=log,
+                                           **given)
     except (FileNotFoundError, ValueError) as exc:
         ap.error(str(exc))
     info.update(rollout_policy.playout_speed(w))

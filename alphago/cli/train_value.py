@@ -31,12 +31,9 @@ def report(model_path, shards, train_cfg) -> None:
     device = train.pick_device("auto")
     model.to(device)
     out = {"checkpoint": str(best if best.exists() else model_path)}
-    for split in ("train", "val"):
-        try:
-            data = dataset.PositionShards(shards, split, model.cfg.feature_set, augment=False,
-                                          per_game=1, seed=train_cfg.seed + 1)
-        except FileNotFoundError:
-            continue
+    splits = dataset.existing_splits(shards, ("train", "val"), model.cfg.feature_set,
+                                     per_game=1, seed=train_cfg.seed + 1)
+    for split, data in splits.items():
         res = train.evaluate(model, data, device, len(data))
         out[f"{split}_mse"] = round(res.get("value_mse", float("nan")), 4)
         out[f"{split}_games"] = len(data)

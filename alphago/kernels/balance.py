@@ -46,8 +46,8 @@ def _push_features(idx, val, used, pat, r1, r2, flag_bits, v):
 
 @njit(cache=True)
 def logged_move(st, meta, nbr, diag, weights, bufs, idx, val, used):
-    """Draw a move as ``rollout.policy_move`` does (``rollout.draw``) and append grad log pi of the draw
-    (its features minus the policy's expected features) to the sparse entries
+    """Draw a move as ``rollout.policy_move`` does (``rollout.draw``) and append grad log pi
+    of the draw (its features minus the policy's expected features) to the sparse entries
     ``idx``/``val`` from ``used`` on. Returns (move, entries used)."""
     cands, rel1, rel2, pats, bits, scores = bufs
     me = meta[M_TOMOVE]

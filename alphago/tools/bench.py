@@ -416,10 +416,9 @@ def _matmul_peak_gflops(threads: int) -> float:
 
 
 def _rollout_weights():
-    from alphago.rollout_policy import load_weights
+    from alphago.rollout_policy import weights_for
 
-    path = shipped.default_rollout(shipped.default_model())
-    return load_weights(None if path == "default" else path)[0]
+    return weights_for(shipped.default_rollout(shipped.default_model()))
 
 
 def bench_rollout(repeats: int, **_) -> dict:
